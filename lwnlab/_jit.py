@@ -1,0 +1,160 @@
+"""The one place that configures numba for lwnlab.
+
+Every numba kernel in the package is declared with :func:`jit`::
+
+    from lwnlab._jit import jit
+
+    @jit(warmup=lambda: (np.zeros(8, np.int64), 3))
+    def kernel(xs, n): ...
+
+What it decides, for every kernel alike:
+
+* ``cache=True``: compiled machine code is written to disk (beside the module
+  in ``__pycache__``, or under ``NUMBA_CACHE_DIR``), so the second start of a
+  notebook loads instead of recompiling;
+* ``nogil=True`` and ``error_model="numpy"``: kernels validate their own
+  inputs (division by zero, bounds) in Python or explicitly, so numba's
+  Python-style exception checks are not needed on hot paths;
+* ``NUMBA_DISABLE_JIT=1`` (numba's own switch) or a missing numba turn every
+  kernel into the plain Python function, for debuggers and coverage.
+
+``warmup`` is a callable returning example arguments; ``python -m
+lwnlab.warmup`` calls every registered kernel once with them so that Binder
+images and CI start with a warm cache.  :func:`no_recompile` lets tests prove
+that moving a widget control does not compile anything new.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable
+
+try:  # numba is a hard runtime dependency, but keep the package importable without it
+    import numba
+except ImportError:  # pragma: no cover - exercised only in a numba-less install
+    numba = None
+
+#: options every kernel gets; a kernel may override single ones with care
+DEFAULT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+def jit_disabled() -> bool:
+    """True when kernels run as plain Python (no numba, or NUMBA_DISABLE_JIT=1)."""
+    if numba is None:
+        return True
+    return bool(numba.config.DISABLE_JIT)
+
+
+@dataclass
+class Kernel:
+    """A registered kernel: its dispatcher (or plain function) and how to warm it."""
+
+    name: str
+    func: Any
+    warmup: Callable[[], tuple] | None
+
+    @property
+    def py_func(self):
+        return getattr(self.func, "py_func", self.func)
+
+    def signatures(self) -> list:
+        return list(getattr(self.func, "signatures", []))
+
+
+#: every kernel declared with :func:`jit`, by ``module.qualname``
+KERNELS: dict[str, Kernel] = {}
+
+
+def jit(fn: Callable | None = None, *, warmup: Callable[[], tuple] | None = None, **overrides):
+    """Compile ``fn`` with numba in nopython mode with lwnlab's options.
+
+    Usable bare (``@jit``) or with arguments (``@jit(warmup=..., inline="always")``).
+    """
+
+    def wrap(f: Callable):
+        name = f"{f.__module__}.{f.__qualname__}"
+        if jit_disabled():
+            compiled = f
+        else:
+            compiled = numba.njit(**{**DEFAULT_OPTIONS, **overrides})(f)
+        KERNELS[name] = Kernel(name, compiled, warmup)
+        return compiled
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def signature_snapshot() -> dict[str, int]:
+    """How many compiled signatures each kernel has right now."""
+    return {name: len(k.signatures()) for name, k in KERNELS.items()}
+
+
+@contextmanager
+def no_recompile():
+    """Context manager: raise AssertionError if any kernel compiles a new signature inside.
+
+    Kernels that were never compiled before the block may compile once inside
+    it (first use is not a recompile); a kernel that already had a signature
+    must not gain another.
+    """
+    before = signature_snapshot()
+    yield
+    after = signature_snapshot()
+    grown = {n: (before.get(n, 0), c) for n, c in after.items() if before.get(n, 0) > 0 and c > before.get(n, 0)}
+    if grown:
+        detail = ", ".join(f"{n} ({a} -> {b} signatures)" for n, (a, b) in sorted(grown.items()))
+        raise AssertionError(f"numba recompiled: {detail}")
+
+
+def import_all_kernels() -> list[str]:
+    """Import every lwnlab module so that every kernel is registered; return the module names."""
+    import importlib
+    import pkgutil
+
+    import lwnlab
+
+    names = []
+    for info in pkgutil.walk_packages(lwnlab.__path__, prefix="lwnlab."):
+        if info.name.rsplit(".", 1)[-1] in ("__main__", "warmup"):
+            continue
+        importlib.import_module(info.name)
+        names.append(info.name)
+    return names
+
+
+def warm(kernels: dict[str, Kernel] | None = None, progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """Call every kernel that has a warmup once; return seconds spent per kernel."""
+    import time
+
+    out: dict[str, float] = {}
+    for name, k in sorted((kernels or KERNELS).items()):
+        if k.warmup is None:
+            continue
+        if progress:
+            progress(name)
+        t0 = time.perf_counter()
+        k.func(*k.warmup())
+        out[name] = time.perf_counter() - t0
+    return out
+
+
+def cache_dir() -> str:
+    """Where numba writes (or would write) lwnlab's compiled kernels."""
+    if numba is None:
+        return "(numba is not installed)"
+    if numba.config.CACHE_DIR:
+        return os.path.abspath(numba.config.CACHE_DIR)
+    try:
+        from numba.core.caching import FunctionCache
+
+        import lwnlab._jit as me
+
+        probe = me.__file__
+        for locator_cls in FunctionCache._impl_class._locator_classes:
+            locator = locator_cls.from_function(cache_dir, probe)
+            if locator is not None:
+                return locator.get_cache_path()
+    except Exception:  # numba internals moved: fall back to numba's documented default
+        pass
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")

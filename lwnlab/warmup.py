@@ -1,0 +1,34 @@
+"""``python -m lwnlab.warmup``: compile every numba kernel into the on-disk cache.
+
+binder/postBuild runs this with ``NUMBA_CPU_NAME=generic`` so that the cache
+baked into the image is valid on whichever CPU the pod lands on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def run(verbose: bool = True) -> dict[str, float]:
+    from lwnlab import _jit
+
+    t0 = time.perf_counter()
+    _jit.import_all_kernels()
+    n = sum(1 for k in _jit.KERNELS.values() if k.warmup is not None)
+    done = [0]
+
+    def progress(name: str) -> None:
+        done[0] += 1
+        if verbose:
+            print(f"[{done[0]:>3}/{n}] {name}", flush=True)
+
+    times = _jit.warm(progress=progress)
+    if verbose:
+        where = "plain Python, NUMBA_DISABLE_JIT" if _jit.jit_disabled() else _jit.cache_dir()
+        print(f"warmed {len(times)} kernels in {time.perf_counter() - t0:.1f} s (cache: {where})")
+    return times
+
+
+if __name__ == "__main__":
+    run(verbose="-q" not in sys.argv[1:])
