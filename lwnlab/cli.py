@@ -139,8 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.add_argument("--force", action="store_true", help="overwrite notebooks already in FOLDER")
     p.add_argument("--dry-run", action="store_true", help="print what would be run, and copy nothing")
-    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p.set_defaults(func=_cmd_lab)
+    p.set_defaults(func=_cmd_lab, jupyter_args=[])
 
     p = sub.add_parser("warmup", help="compile every numba kernel once, so notebooks start fast",
                        description="Compile every numba kernel of lwnlab into the on-disk cache "
@@ -169,9 +168,13 @@ def _topic_register(topic: str) -> Callable | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if argv[:1] == ["lab"] and "--" in argv:  # `lwnlab lab [opts] -- JUPYTER ARGS`
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
-    if getattr(args, "jupyter_args", None) and args.jupyter_args[:1] == ["--"]:
-        args.jupyter_args = args.jupyter_args[1:]
+    if passthrough:
+        args.jupyter_args = passthrough
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

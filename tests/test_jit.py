@@ -1,0 +1,79 @@
+"""The numba shim: options, registry, on-disk cache, recompile detection, NUMBA_DISABLE_JIT."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from lwnlab import _jit, tour
+
+pytestmark = pytest.mark.skipif(_jit.jit_disabled(), reason="NUMBA_DISABLE_JIT is set: nothing is compiled")
+
+
+def test_kernels_are_registered_with_the_shared_options():
+    k = _jit.KERNELS["lwnlab.tour.quicken"]
+    assert k.warmup is not None
+    opts = k.func.targetoptions
+    assert opts.get("nogil") is True and opts.get("boundscheck") in (None, False)
+    assert k.func._cache.__class__.__name__ == "FunctionCache", "cache=True gives an on-disk FunctionCache"
+
+
+def test_no_recompile_catches_a_new_signature():
+    tour.quicken(np.zeros(4, np.int64), 8, 53, 5, 12)  # int64 signature exists now
+    with _jit.no_recompile():
+        tour.quicken(np.zeros(4, np.int64), 3, 7, 5, 12)  # same types: fine
+    with pytest.raises(AssertionError, match="lwnlab.tour.quicken"):
+        with _jit.no_recompile():
+            tour.quicken(np.zeros(4, np.int64), 3.0, 7, 5, 12)  # a float where an int was: recompiles
+
+
+def test_warm_calls_every_registered_kernel():
+    times = _jit.warm({n: k for n, k in _jit.KERNELS.items() if n.startswith("lwnlab.tour.")})
+    assert set(times) == {"lwnlab.tour.quicken", "lwnlab.tour.operand_stream"}
+
+
+SCRIPT = textwrap.dedent("""
+    import json, time
+    t0 = time.perf_counter()
+    from lwnlab import tour
+    tour.simulate()
+    print(json.dumps({"hits": sum(tour.quicken.stats.cache_hits.values()),
+                      "misses": sum(tour.quicken.stats.cache_misses.values()),
+                      "path": tour.quicken.stats.cache_path}))
+""")
+
+
+def test_second_start_loads_from_the_disk_cache(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    first = json.loads(subprocess.check_output([sys.executable, "-c", SCRIPT], env=env))
+    second = json.loads(subprocess.check_output([sys.executable, "-c", SCRIPT], env=env))
+    assert first["misses"] == 1 and first["hits"] == 0, first
+    assert second["hits"] == 1 and second["misses"] == 0, second
+    assert first["path"].startswith(str(tmp_path))
+
+
+def test_cache_dir_follows_numba_cache_dir(tmp_path):
+    out = subprocess.check_output([sys.executable, "-c", "from lwnlab import _jit; print(_jit.cache_dir())"],
+                                  env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, text=True)
+    assert out.strip() == str(tmp_path)
+
+
+def test_disable_jit_runs_plain_python():
+    code = ("from lwnlab import _jit, tour; import numpy as np; "
+            "assert _jit.jit_disabled(); assert not hasattr(tour.quicken, 'signatures'); "
+            "print(tour.simulate(steps=300).first_specialized_step())")
+    out = subprocess.check_output([sys.executable, "-c", code], env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
+                                  text=True)
+    assert out.strip() == "8"
+
+
+def test_warmup_command(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "lwnlab.warmup"], capture_output=True, text=True,
+                       env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert p.returncode == 0, p.stderr
+    assert "lwnlab.tour.quicken" in p.stdout and "warmed" in p.stdout
+    assert any(tmp_path.rglob("*.nbi")), "the warm-up wrote numba's cache index files"
