@@ -63,7 +63,7 @@ def copy_notebooks(src: Path, dest: Path, force: bool = False) -> tuple[list[str
 
 
 def jupyter_command(cwd: Path, open_path: str, port: int | None, browser: bool, extra: list[str]) -> list[str]:
-    cmd = [sys.executable, "-m", "jupyterlab", open_path]
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={cwd}", open_path]
     if port is not None:
         cmd.append(f"--ServerApp.port={port}")
     if not browser:
