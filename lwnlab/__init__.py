@@ -42,3 +42,15 @@ LABS: tuple[Lab, ...] = (
 )
 
 __all__ = ["__version__", "LABS", "Lab", "LWN_EDITION"]
+
+
+def _install_notebook_error_display() -> None:
+    import sys
+
+    if "IPython" in sys.modules:  # only inside IPython/Jupyter; never imports IPython itself
+        from lwnlab import _ipython
+
+        _ipython.install()
+
+
+_install_notebook_error_display()

@@ -23,3 +23,21 @@ def test_hierarchy_and_json():
 def test_notebook_display_is_the_message():
     html = ConfigError("bad <value>", field="x")._repr_html_()
     assert "bad &lt;value&gt;" in html and "Traceback" not in html
+
+
+def test_ipython_shows_the_message_not_a_stack(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from lwnlab import _ipython
+
+    shell = InteractiveShell.instance()
+    try:
+        assert _ipython.install()
+        shell.run_cell("from lwnlab.errors import ConfigError\nraise ConfigError('must be positive', field='seconds')")
+        out = capsys.readouterr().out
+        assert "field 'seconds': must be positive" in out and "Traceback" not in out
+        shell.run_cell("raise ValueError('a real bug')")  # other errors keep their traceback
+        out = capsys.readouterr()
+        assert "ValueError" in out.out + out.err
+    finally:
+        InteractiveShell.clear_instance()
