@@ -46,6 +46,7 @@ def collect() -> dict:
             "seccomp": {"usable": seccomp.usable, "detail": seccomp.detail},
             "bpf": {"usable": bpf.usable, "detail": bpf.detail},
         },
+        "tools": {"libseccomp": system.libseccomp_version(), "clang": system.clang_bpf()},
         "notebooks": notebooks,
         "labs": [{"number": lab.number, "key": lab.key, "title": lab.title, "notebook": lab.notebook} for lab in LABS],
     }
@@ -60,6 +61,8 @@ def format_text(d: dict) -> str:
     lines.append(f"Linux kernel    {d['kernel']}")
     for feat, v in d["kernel_features"].items():
         lines.append(f"  {feat:<13} {'usable' if v['usable'] else 'NOT usable'}: {v['detail']}")
+    lines.append(f"libseccomp      {d['tools']['libseccomp'] or 'not installed (libseccomp2)'}")
+    lines.append(f"clang           {d['tools']['clang'] or 'not installed (needed to compile eBPF filters from C)'}")
     nb = d["notebooks"]
     lines.append(f"notebooks       {nb['folder']} ({nb['from']})")
     return "\n".join(lines)

@@ -115,3 +115,39 @@ def probe_bpf() -> Probe:
     except OSError:
         pass
     return Probe(False, f"BPF_PROG_LOAD failed: {os.strerror(err)}{hint}")
+
+
+def libseccomp_version() -> str | None:
+    """The version of the libseccomp shared library, or None when it is not installed."""
+    name = ctypes.util.find_library("seccomp")
+    if not name:
+        return None
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError:
+        return None
+
+    class _Ver(ctypes.Structure):
+        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+    try:
+        lib.seccomp_version.restype = ctypes.POINTER(_Ver)
+        v = lib.seccomp_version().contents
+    except (AttributeError, ValueError):
+        return "unknown"
+    return f"{v.major}.{v.minor}.{v.micro}"
+
+
+def clang_bpf() -> str | None:
+    """``clang --version``'s first line when clang is installed (Debian's clang targets BPF), else None."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("clang")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.splitlines()[0] if out else exe
