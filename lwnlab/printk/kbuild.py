@@ -1,0 +1,95 @@
+"""KBUILD_MODNAME from the kernel's Makefiles.
+
+Kbuild defines ``-DKBUILD_MODNAME='"name"'`` for every object (built-in or
+module): ``modname_flags = -DKBUILD_MODNAME=$(call name-fix,$(modname))``
+where ``modname`` is the name of the module (or built-in "module") the object
+is linked into and ``name-fix`` maps ``-`` to ``_``.  For a composite object
+(``foo-y := a.o b.o`` or ``foo-objs := ...`` with ``obj-m += foo.o``) the
+name is the composite's, not the file's basename; an object linked into
+several composites gets their names sorted and joined with ``:``
+(``modname = $(subst $(space),:,$(sort $(mod)))`` in scripts/Makefile.lib).
+
+We parse ``Makefile``/``Kbuild`` with continuations joined and every
+``$(CONFIG_...)`` condition taken as true (a superset of all configs), which
+is what an index over all architectures and configs needs.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z0-9_.+/-]+?)-(y|m|objs|\$\([A-Za-z0-9_]+\)|\$\(CONFIG_[A-Za-z0-9_]+:m=y\))\s*(?::=|\+=|=|\?=)\s*(.*)$")
+
+
+def name_fix(name: str) -> str:
+    """Kbuild's ``name-fix``: ``-`` becomes ``_``."""
+    return name.replace("-", "_")
+
+
+@lru_cache(maxsize=4096)
+def _parse_makefile(path: str) -> dict[str, set[str]]:
+    """``{object path (relative to the Makefile's dir, without .o): {composite names}}``.
+
+    Objects listed in ``obj-*`` map to themselves (the empty set means "its own module").
+    """
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return {}
+    text = re.sub(r"\\\n", " ", text)
+    parent: dict[str, set[str]] = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0]
+        m = _ASSIGN.match(line)
+        if not m:
+            continue
+        lhs, rhs = m.group(1), m.group(3)
+        if lhs in ("subdir", "always", "targets", "extra", "hostprogs", "userprogs", "clean-files", "lib",
+                   "ccflags", "asflags", "ldflags", "subdir-ccflags", "CFLAGS", "AFLAGS"):
+            continue
+        for word in rhs.split():
+            if not word.endswith(".o") or "$" in word:
+                continue
+            obj = word[:-2]
+            if lhs in ("obj", "lib"):
+                parent.setdefault(obj, set())
+            else:
+                parent.setdefault(obj, set()).add(lhs)
+    return parent
+
+
+def modname_for(tree: str | Path, relpath: str) -> str:
+    """KBUILD_MODNAME of the object built from ``relpath`` (a ``.c`` under ``tree``)."""
+    tree = Path(tree)
+    rel = Path(relpath)
+    stem = rel.with_suffix("")
+    # look in the file's own directory, then in parents (which may name it as sub/file.o)
+    d = rel.parent
+    while True:
+        for mk in ("Kbuild", "Makefile"):
+            mf = tree / d / mk
+            if mf.is_file():
+                table = _parse_makefile(str(mf))
+                key = str(stem.relative_to(d)) if str(d) != "." else str(stem)
+                if key in table:
+                    names = _resolve(table, key, 0)
+                    return ":".join(sorted({name_fix(n) for n in names}))
+        if str(d) in (".", ""):
+            break
+        d = d.parent
+    return name_fix(stem.name)
+
+
+def _resolve(table: dict[str, set[str]], obj: str, depth: int) -> set[str]:
+    parents = table.get(obj, set())
+    if not parents or depth > 8:
+        return {Path(obj).name}
+    out: set[str] = set()
+    for p in parents:
+        out |= _resolve(table, p, depth + 1) if p in table and table[p] and p != obj else {Path(p).name}
+    return out
+
+
+__all__ = ["modname_for", "name_fix"]
