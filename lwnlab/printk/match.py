@@ -1,0 +1,568 @@
+"""Map log lines back to the index entry (file:line, format) that printed them.
+
+1. Every format is compiled (:mod:`lwnlab.printk.fmt`) into a small program
+   of ``LIT``/``RUN``/``ANY``/``OPT`` ops, flattened into numpy arrays.
+2. **Prefilter**: each format is keyed by its *rarest* literal q-gram (up to 7
+   bytes, packed into a uint64); the keys live in an open-addressing hash
+   table.  A numba kernel slides over each line, looks up every q-gram and
+   collects the formats whose key occurs: a format can only match a line that
+   contains its key.  (Formats with no literal at all, like ``"%s\\n"``, are
+   always candidates, last.)
+3. **Verify** the candidates with a backtracking matcher over the ops, in
+   order of decreasing literal characters: *the most specific format wins*
+   (without that rule ``"%s %s: %s"`` from dev_* would swallow everything).
+4. Lines are normalised first (dmesg ``[ts]``, syslog and journal prefixes,
+   ``/dev/kmsg`` records, ``<N>`` level prefixes); a line that no format
+   matches whole is tried as a head format without ``\\n`` followed by
+   ``pr_cont`` (``<c>``) fragments from the same file: dmesg shows them joined.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lwnlab._jit import jit
+from lwnlab.printk import fmt as F
+from lwnlab.printk.index import Entry, Index
+
+QMAX = 7
+QMIN = 3  # formats whose literals are all shorter are tried last, after every keyed candidate
+
+
+# ----------------------------------------------------------------------------- numba kernels
+
+
+def _warm_run():
+    m = Matcher.__new__(Matcher)
+    prog = _compile_programs([F.parse(b"x=%d %s ok")])
+    line = np.frombuffer(b"x=12 ab ok", np.uint8)
+    return (line, np.int64(0), np.int64(line.shape[0]), prog[0], np.int64(0), np.int64(prog[0].shape[0]), prog[1],
+            F.CLASS_TABLE, np.zeros((256, 3), np.int64), np.int64(100000))
+
+
+@jit(warmup=_warm_run)
+def run_prog(line, s, e, ops, o0, o1, blob, cls, stack, budget):
+    """Does ``line[s:e]`` match ops[o0:o1] whole?  1 yes, 0 no, -1 budget or stack exhausted."""
+    sp = 0
+    cap = stack.shape[0]
+    i = o0
+    pos = s
+    steps = 0
+    while True:
+        steps += 1
+        if steps > budget:
+            return -1
+        fail = False
+        if i == o1:
+            if pos == e:
+                return 1
+            fail = True
+        else:
+            op = ops[i, 0]
+            if op == 0:  # LIT
+                a = ops[i, 1]
+                b = ops[i, 2]
+                if pos + b > e:
+                    fail = True
+                else:
+                    for q in range(b):
+                        if line[pos + q] != blob[a + q]:
+                            fail = True
+                            break
+                    if not fail:
+                        pos += b
+                        i += 1
+            elif op == 1:  # RUN, greedy
+                c = ops[i, 1]
+                lo = ops[i, 2]
+                hi = ops[i, 3]
+                k = 0
+                while k < hi and pos + k < e and cls[c, line[pos + k]] != 0:
+                    k += 1
+                if k < lo:
+                    fail = True
+                else:
+                    if k > lo:
+                        if sp >= cap:
+                            return -1
+                        stack[sp, 0] = i
+                        stack[sp, 1] = pos
+                        stack[sp, 2] = k
+                        sp += 1
+                    pos += k
+                    i += 1
+            elif op == 2:  # ANY, lazy
+                lo = ops[i, 2]
+                hi = ops[i, 3]
+                k = lo
+                if pos + k > e:
+                    fail = True
+                elif i + 1 < o1 and ops[i + 1, 0] == 0:
+                    # skip ahead to where the next literal can start
+                    f0 = blob[ops[i + 1, 1]]
+                    while pos + k < e and k <= hi and line[pos + k] != f0:
+                        k += 1
+                    if pos + k >= e or k > hi:
+                        fail = True
+                if not fail:
+                    if k < hi and pos + k < e:
+                        if sp >= cap:
+                            return -1
+                        stack[sp, 0] = i
+                        stack[sp, 1] = pos
+                        stack[sp, 2] = k
+                        sp += 1
+                    pos += k
+                    i += 1
+            else:  # OPT literal
+                a = ops[i, 1]
+                b = ops[i, 2]
+                ok = pos + b <= e
+                if ok:
+                    for q in range(b):
+                        if line[pos + q] != blob[a + q]:
+                            ok = False
+                            break
+                if ok:
+                    if sp >= cap:
+                        return -1
+                    stack[sp, 0] = i
+                    stack[sp, 1] = pos
+                    stack[sp, 2] = 0
+                    sp += 1
+                    pos += b
+                i += 1
+        if fail:
+            while True:
+                if sp == 0:
+                    return 0
+                sp -= 1
+                j = stack[sp, 0]
+                p0 = stack[sp, 1]
+                k = stack[sp, 2]
+                op = ops[j, 0]
+                if op == 1:
+                    k -= 1
+                    if k > ops[j, 2]:
+                        stack[sp, 2] = k
+                        sp += 1
+                    pos = p0 + k
+                    i = j + 1
+                    break
+                elif op == 2:
+                    k += 1
+                    hi = ops[j, 3]
+                    if j + 1 < o1 and ops[j + 1, 0] == 0:
+                        f0 = blob[ops[j + 1, 1]]
+                        while p0 + k < e and k <= hi and line[p0 + k] != f0:
+                            k += 1
+                        if p0 + k >= e or k > hi:
+                            continue
+                    elif p0 + k > e or k > hi:
+                        continue
+                    if k < hi and p0 + k < e:
+                        stack[sp, 2] = k
+                        sp += 1
+                    pos = p0 + k
+                    i = j + 1
+                    break
+                else:  # OPT: now without the literal
+                    pos = p0
+                    i = j + 1
+                    break
+
+
+@jit(warmup=lambda: _warm_run()[:7])
+def lits_in_order(line, s, e, ops, o0, o1, blob):
+    """Necessary condition for a match, in linear time: the format's literals occur in order
+    (the first one at the start when the format starts with it, the last one at the end)."""
+    pos = s
+    for i in range(o0, o1):
+        if ops[i, 0] != 0:
+            continue
+        a = ops[i, 1]
+        b = ops[i, 2]
+        if i == o0:
+            if pos + b > e:
+                return False
+            for q in range(b):
+                if line[pos + q] != blob[a + q]:
+                    return False
+            pos += b
+            continue
+        if i == o1 - 1:
+            st = e - b
+            if st < pos:
+                return False
+            for q in range(b):
+                if line[st + q] != blob[a + q]:
+                    return False
+            return True
+        found = -1
+        f0 = blob[a]
+        p = pos
+        while p + b <= e:
+            if line[p] == f0:
+                ok = True
+                for q in range(1, b):
+                    if line[p + q] != blob[a + q]:
+                        ok = False
+                        break
+                if ok:
+                    found = p
+                    break
+            p += 1
+        if found < 0:
+            return False
+        pos = found + b
+    return True
+
+
+def _warm_match():
+    m = Matcher.from_formats([b"x=%d %s ok\n", b"%s\n"])
+    buf, offs = _pack_lines([b"x=1 y ok", b"zzz"])
+    return m._kernel_args(buf, offs)
+
+
+@jit(warmup=_warm_match)
+def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart, hlist, hmask, lens, budget, out,
+                ncand_out):
+    """For each line ``buf[offs[i]:offs[i+1]]``: the best matching format (or -1; -2 unknown)."""
+    nl = offs.shape[0] - 1
+    nf = score.shape[0]
+    stamp = np.full(nf, -1, np.int64)
+    cand = np.empty(nf + 1, np.int64)
+    stack = np.zeros((512, 3), np.int64)
+    nlen = lens.shape[0]
+    for li in range(nl):
+        s = offs[li]
+        e = offs[li + 1]
+        nc = 0
+        for p in range(s, e):
+            v = np.uint64(0)
+            for L in range(1, QMAX + 1):
+                if p + L > e:
+                    break
+                if p + L > e:
+                    break
+                v = v | (np.uint64(buf[p + L - 1]) << np.uint64(8 * (L - 1)))
+                if lens[L] == 0:
+                    continue
+                key = v | (np.uint64(L) << np.uint64(56))
+                h = (key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+                slot = np.int64(h) & hmask
+                while hkeys[slot] != np.uint64(0):
+                    if hkeys[slot] == key:
+                        for q in range(hstart[slot], hstart[slot + 1]):
+                            f = hlist[q]
+                            if stamp[f] != li:
+                                stamp[f] = li
+                                cand[nc] = f
+                                nc += 1
+                        break
+                    slot = (slot + 1) & hmask
+        ncand_out[li] = nc
+        best = -1
+        if nc > 0:
+            sc = np.empty(nc, np.int64)
+            for q in range(nc):
+                sc[q] = -score[cand[q]] * (nf + 1) + cand[q]
+            order = np.argsort(sc)
+            undecided = -1
+            for q in range(nc):
+                f = cand[order[q]]
+                if not lits_in_order(buf, s, e, ops, op_start[f], op_start[f + 1], blob):
+                    continue
+                r = run_prog(buf, s, e, ops, op_start[f], op_start[f + 1], blob, cls, stack, budget)
+                if r == 1:
+                    best = f
+                    break
+                if r < 0 and undecided < 0:
+                    undecided = f
+            if best == -1 and undecided >= 0:
+                best = -2 - undecided  # the caller lets re decide that one
+        if best == -1:
+            for q in range(nokey.shape[0]):
+                f = nokey[q]
+                if not lits_in_order(buf, s, e, ops, op_start[f], op_start[f + 1], blob):
+                    continue
+                r = run_prog(buf, s, e, ops, op_start[f], op_start[f + 1], blob, cls, stack, budget)
+                if r == 1:
+                    best = f
+                    break
+        out[li] = best
+    return out
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _compile_programs(formats: list[F.Format]):
+    rows = []
+    starts = [0]
+    blob = bytearray()
+    for f in formats:
+        for op in f.program():
+            if op[0] in (F.OP_LIT, F.OP_OPT):
+                rows.append((op[0], len(blob), len(op[1]), 0))
+                blob += op[1]
+            elif op[0] == F.OP_RUN:
+                rows.append((F.OP_RUN, F.CLASS_IDS[op[1]], op[2], min(op[3], F.INF)))
+            else:
+                rows.append((F.OP_ANY, 0, op[1], min(op[2], F.INF)))
+        starts.append(len(rows))
+    ops = np.array(rows, np.int64).reshape(-1, 4) if rows else np.zeros((0, 4), np.int64)
+    return ops, np.frombuffer(bytes(blob) or b"\0", np.uint8).copy(), np.array(starts, np.int64)
+
+
+def _pack(gram: bytes) -> int:
+    v = 0
+    for k, c in enumerate(gram):
+        v |= c << (8 * k)
+    return v | (len(gram) << 56)
+
+
+def _grams(f: F.Format) -> list[int]:
+    out = set()
+    for op in f.program():
+        if op[0] != F.OP_LIT:
+            continue
+        p = op[1]
+        if len(p) >= QMAX:
+            for i in range(len(p) - QMAX + 1):
+                out.add(_pack(p[i:i + QMAX]))
+        elif len(p) >= QMIN:
+            out.add(_pack(p))
+    return list(out)
+
+
+def _pack_lines(lines: list[bytes]):
+    offs = np.zeros(len(lines) + 1, np.int64)
+    np.cumsum([len(x) for x in lines], out=offs[1:])
+    buf = np.frombuffer(b"".join(lines) or b"\0", np.uint8)
+    return buf, offs
+
+
+# ----------------------------------------------------------------------------- normalising log lines
+
+_TS = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+_SYSLOG = re.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:?\d\d|Z)?)"
+                     r" \S+ kernel: ")
+_KMSG = re.compile(r"^(\d+),(\d+),(\d+),([^;]*);")
+_LEVEL = re.compile(r"^<(\d)>")
+
+
+def normalise(line: str) -> str | None:
+    """The message text of a log line, or None for lines that carry none (kmsg dictionaries)."""
+    line = line.rstrip("\r\n")
+    if line.startswith(" ") and "=" in line and _KMSG.match("0,0,0,-;") and line.lstrip().split("=")[0].isupper():
+        return None  # /dev/kmsg continuation (SUBSYSTEM=..., DEVICE=...)
+    m = _KMSG.match(line)
+    if m:
+        return line[m.end():]
+    m = _SYSLOG.match(line)
+    if m:
+        line = line[m.end():]
+    m = _LEVEL.match(line)
+    if m:
+        line = line[m.end():]
+    m = _TS.match(line)
+    if m:
+        line = line[m.end():]
+    return line
+
+
+# ----------------------------------------------------------------------------- the matcher
+
+
+@dataclass
+class MatchResult:
+    line: str  # the normalised message
+    entry: Entry | None
+    fragments: list[Entry] = field(default_factory=list)  # pr_cont fragments joined after the head
+    candidates: int = 0
+
+    @property
+    def matched(self) -> bool:
+        return self.entry is not None
+
+    def to_json(self) -> dict:
+        if self.entry is None:
+            return {"line": self.line, "matched": False}
+        e = self.entry
+        d = {"line": self.line, "matched": True, "file": e.file, "lineno": e.line, "func": e.func,
+             "level": e.levelno, "format": e.text, "in_kernel_index": e.in_kernel_index}
+        if self.fragments:
+            d["continuations"] = [{"file": f.file, "lineno": f.line, "format": f.text} for f in self.fragments]
+        return d
+
+
+class Matcher:
+    """All formats of an index, compiled once; :meth:`match` maps many lines at a time."""
+
+    def __init__(self, entries: list[Entry], formats: list[F.Format] | None = None, budget: int = 20000):
+        self.entries = list(entries)
+        self.formats = formats if formats is not None else [F.parse(e.body) for e in self.entries]
+        self.budget = budget
+        self.ops, self.blob, self.op_start = _compile_programs(self.formats)
+        self.score = np.array([f.literal_chars for f in self.formats], np.int64)
+        self._regex_cache: dict[int, re.Pattern] = {}
+        self._build_prefilter()
+
+    @classmethod
+    def from_index(cls, index: Index, **kw) -> "Matcher":
+        return cls(list(index.entries), **kw)
+
+    @classmethod
+    def from_formats(cls, fmts: list[bytes], **kw) -> "Matcher":
+        return cls([Entry(fmt=f, func="", file="", line=0) for f in fmts], **kw)
+
+    def _build_prefilter(self):
+        nf = len(self.formats)
+        grams = [_grams(f) for f in self.formats]
+        flat = np.array([g for gs in grams for g in gs], np.uint64) if any(grams) else np.zeros(0, np.uint64)
+        uniq, counts = np.unique(flat, return_counts=True)
+        freq = dict(zip(uniq.tolist(), counts.tolist()))
+        key_of = np.zeros(nf, np.uint64)
+        nokey = []
+        for i, gs in enumerate(grams):
+            if not gs:
+                nokey.append(i)
+                continue
+            # rarest first; among equals prefer the longer gram
+            key_of[i] = min(gs, key=lambda g: (freq[g], -(g >> 56)))
+        self.nokey = np.array(sorted(nokey, key=lambda i: -self.score[i]), np.int64)
+        keyed = np.array([i for i in range(nf) if grams[i]], np.int64)
+        keys = key_of[keyed]
+        order = np.lexsort((-self.score[keyed], keys))
+        keys, keyed = keys[order], keyed[order]
+        ukeys, first = np.unique(keys, return_index=True)
+        size = 16
+        while size < 2 * len(ukeys) + 2:
+            size *= 2
+        hkeys = np.zeros(size, np.uint64)
+        hstart = np.zeros(size + 1, np.int64)
+        slot_of = np.zeros(len(ukeys), np.int64)
+        mask = size - 1
+        for j, k in enumerate(ukeys.tolist()):
+            h = ((k * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 40
+            s = h & mask
+            while hkeys[s] != 0:
+                s = (s + 1) & mask
+            hkeys[s] = k
+            slot_of[j] = s
+        # CSR by slot order
+        bounds = np.append(first, len(keys))
+        counts_slot = np.zeros(size, np.int64)
+        counts_slot[slot_of] = np.diff(bounds)
+        hstart[1:] = np.cumsum(counts_slot)
+        hlist = np.empty(len(keys), np.int64)
+        for j in range(len(ukeys)):
+            s = slot_of[j]
+            hlist[hstart[s]:hstart[s] + bounds[j + 1] - bounds[j]] = keyed[bounds[j]:bounds[j + 1]]
+        lens = np.zeros(QMAX + 1, np.int64)
+        for k in ukeys.tolist():
+            lens[k >> 56] = 1
+        self.hkeys, self.hstart, self.hlist, self.hmask, self.lens = hkeys, hstart, hlist, np.int64(mask), lens
+
+    def _kernel_args(self, buf, offs):
+        out = np.full(offs.shape[0] - 1, -1, np.int64)
+        ncand = np.zeros(offs.shape[0] - 1, np.int64)
+        return (buf, offs, self.ops, self.op_start, self.blob, F.CLASS_TABLE, self.score, self.nokey, self.hkeys,
+                self.hstart, self.hlist, self.hmask, self.lens, np.int64(self.budget), out, ncand)
+
+    def regex(self, i: int) -> re.Pattern:
+        r = self._regex_cache.get(i)
+        if r is None:
+            r = self._regex_cache[i] = re.compile(self.formats[i].regex(), re.S)
+        return r
+
+    def match_messages(self, msgs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Best format index per message (already normalised, bytes), -1 for none; and candidate counts."""
+        buf, offs = _pack_lines(msgs)
+        args = self._kernel_args(buf, offs)
+        out = match_lines(*args)
+        ncand = args[-1]
+        for li in np.nonzero(out <= -2)[0].tolist():  # the budget ran out: let re decide that one format
+            f = int(-2 - out[li])
+            m = msgs[li].decode("latin-1")
+            out[li] = f if self.regex(f).fullmatch(m) else -1
+        return out, ncand
+
+    def match(self, lines: list[str], join_cont: bool = True) -> list[MatchResult]:
+        """Match raw log lines (any of the supported prefixes); one result per line with a message."""
+        msgs = []
+        texts = []
+        for ln in lines:
+            t = normalise(ln)
+            if t is None:
+                continue
+            texts.append(t)
+            msgs.append(t.encode("utf-8", errors="surrogateescape"))
+        best, ncand = self.match_messages(msgs)
+        out = []
+        for t, m, b, nc in zip(texts, msgs, best.tolist(), ncand.tolist()):
+            if b >= 0:
+                out.append(MatchResult(t, self.entries[b], candidates=nc))
+                continue
+            res = self._match_cont(m) if join_cont else None
+            out.append(res if res is not None else MatchResult(t, None, candidates=nc))
+            out[-1].line = t
+        return out
+
+    def _match_cont(self, msg: bytes) -> MatchResult | None:
+        """``head`` + ``pr_cont`` fragments: a format without ``\\n`` matching a prefix, then <c> entries."""
+        if not hasattr(self, "_conts"):
+            self._conts: dict[str, list[int]] = {}
+            self._heads = []
+            for i, e in enumerate(self.entries):
+                if e.cont and e.levelno == -1:
+                    self._conts.setdefault(e.file, []).append(i)
+                elif not e.body.endswith(b"\n"):
+                    self._heads.append(i)
+            self._heads.sort(key=lambda i: -self.score[i])
+        if not self._conts:
+            return None
+        s = msg.decode("latin-1")
+        for h in self._heads:
+            if self.score[h] == 0:
+                continue
+            lit = self.formats[h].longest_literal.decode("latin-1")
+            if lit and lit not in s:
+                continue
+            heads = [m for m in self._prefix_matches(h, s)]
+            for end in heads:
+                frags = self._consume(s[end:], self._conts.get(self.entries[h].file, []))
+                if frags is not None:
+                    return MatchResult(s, self.entries[h], [self.entries[f] for f in frags])
+        return None
+
+    def _prefix_matches(self, i: int, s: str):
+        pat = re.compile("(?:" + self.formats[i].regex() + ")", re.S)
+        ends = set()
+        for k in range(len(s), 0, -1):
+            if pat.fullmatch(s, 0, k):
+                ends.add(k)
+                if len(ends) > 3:
+                    break
+        return sorted(ends)
+
+    def _consume(self, rest: str, conts: list[int], depth: int = 0):
+        if rest == "":
+            return []
+        if depth > 64:
+            return None
+        for k in sorted(conts, key=lambda i: -self.score[i]):
+            pat = self.regex(k)
+            for end in range(len(rest), 0, -1):
+                if pat.fullmatch(rest, 0, end):
+                    tail = self._consume(rest[end:], conts, depth + 1)
+                    if tail is not None:
+                        return [k] + tail
+        return None
+
+
+__all__ = ["Matcher", "MatchResult", "normalise", "match_lines", "run_prog"]
