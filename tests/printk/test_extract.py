@@ -1,0 +1,178 @@
+"""Call-site extraction: the kernel's level semantics, pr_fmt/dev_fmt and KBUILD_MODNAME, on trees written here."""
+
+import pytest
+
+from lwnlab.printk.extract import Extractor, decode_c_string
+from lwnlab.printk.index import build_index
+
+
+def entries(root, *subdirs):
+    ix = build_index(root, subdirs, progress=False)
+    return {e.debugfs_line().split(" ", 2)[2] if False else e.file + ":" + str(e.line): e for e in ix}, ix
+
+
+def lines_of(ix):
+    return [e.debugfs_line() for e in ix]
+
+
+def test_every_level_form(tree):
+    root = tree({"Makefile": "obj-y += a.o\n", "a.c": r'''
+void f(void)
+{
+	printk(KERN_EMERG "emerg\n");
+	printk(KERN_ERR "err\n");
+	printk("none\n");
+	printk(KERN_DEFAULT "default\n");
+	printk(KERN_CONT "cont\n");
+	printk(KERN_CONT KERN_WARNING "cont warn\n");
+	printk(KERN_INFO KERN_ERR "first level wins\n");
+	pr_cont("more");
+	pr_info("info\n");
+	pr_warn_ratelimited("rl\n");
+	pr_err_once("once\n");
+	printk_deferred(KERN_NOTICE "deferred\n");
+	dev_err(dev, "dev err %d\n", 1);
+	dev_printk(KERN_DEBUG, dev, "dev printk debug\n");
+	dev_info_once(dev, "dev once\n");
+}
+'''})
+    got = lines_of(build_index(root, progress=False))
+    assert got == [
+        '<0> a.c:4 f "emerg\\n"',
+        '<3> a.c:5 f "err\\n"',
+        '<-1> a.c:6 f "none\\n"',
+        '<-1> a.c:7 f "default\\n"',
+        '<c> a.c:8 f "cont\\n"',
+        '<4,c> a.c:9 f "cont warn\\n"',
+        '<6> a.c:10 f "first level wins\\n"',
+        '<c> a.c:11 f "more"',
+        '<6> a.c:12 f "info\\n"',
+        '<4> a.c:13 f "rl\\n"',
+        '<3> a.c:14 f "once\\n"',
+        '<5> a.c:15 f "deferred\\n"',
+        '<3> a.c:16 f "%s %s: dev err %d\\n"',
+        '<7> a.c:17 f "%s %s: dev printk debug\\n"',
+        '<6> a.c:18 f "%s %s: dev once\\n"',
+    ]
+
+
+def test_pr_fmt_forms_and_kbuild_modname(tree):
+    root = tree({
+        "drivers/foo/Makefile": "obj-$(CONFIG_FOO) += foo-drv.o\nfoo-drv-y := core.o \\\n\thelper.o\nobj-m += solo-mod.o\n",
+        "drivers/foo/core.c": '#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt\n#include <linux/printk.h>\n'
+                              'void a(void) { pr_err("x\\n"); }\n',
+        "drivers/foo/helper.c": '#define pr_fmt(fmt) "%s: " fmt, __func__\nvoid b(void) { pr_info("y\\n"); }\n',
+        "drivers/foo/solo-mod.c": '#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt\nvoid c(void) { pr_warn("z\\n"); }\n'
+                                  '#undef pr_fmt\nvoid d(void) { pr_warn("after undef\\n"); }\n'
+                                  '#define pr_fmt(fmt) "again: " fmt\nvoid e(void) { pr_warn("redefined\\n"); pr_cont("c"); }\n',
+    })
+    ix = build_index(root, progress=False)
+    by = {e.func: e for e in ix}
+    assert by["a"].text == "foo_drv: x\n" and by["a"].module == "foo_drv"  # composite: the module's name, '-' -> '_'
+    assert by["b"].text == "%s: y\n" and by["b"].module == "foo_drv"      # __func__ is a run-time %s
+    assert by["c"].text == "solo_mod: z\n"
+    assert by["d"].text == "after undef\n"
+    e_entries = [e for e in ix if e.func == "e"]
+    assert e_entries[0].text == "again: redefined\n"
+    assert e_entries[1].text == "c"  # pr_cont does not use pr_fmt
+    st = ix.stats
+    assert st["pr_fmt_defines"] == 4
+
+
+def test_dev_fmt_and_macros_from_local_headers(tree):
+    root = tree({
+        "d/Makefile": "obj-y += x.o\n",
+        "d/local.h": '#define DRV_NAME "mydrv"\n#define PFX DRV_NAME ": "\n#include "deeper.h"\n',
+        "d/deeper.h": '#define DEEP "deep"\n',
+        "d/x.c": '#define dev_fmt(fmt) "devfmt " fmt\n#define pr_fmt(fmt) PFX fmt\n#include "local.h"\n'
+                 'static const char *var = "v";\n'
+                 'int g(void) {\n\tpr_info("a " DEEP "\\n");\n\tdev_warn(d, "b\\n");\n'
+                 '\tdev_printk(KERN_ERR, d, "c\\n");\n\tpr_err(var);\n\tpr_err(UNKNOWN_MACRO "x");\n'
+                 '\tprintk(KERN_INFO cond ? "p" : "q");\n}\n',
+    })
+    ix = build_index(root, progress=False)
+    txt = [e.text for e in ix]
+    assert txt == ["mydrv: a deep\n", "%s %s: devfmt b\n", "%s %s: c\n"]  # dev_printk applies no dev_fmt
+    assert ix.stats["unresolved"] == 3 and ix.stats["calls"] == 6
+
+
+def test_dev_fmt_alias_of_pr_fmt(tree):
+    root = tree({"p.c": '#define pr_fmt(fmt) "PCI: " fmt\n#define dev_fmt pr_fmt\nvoid f(void) { dev_info(d, "hi\\n"); }\n'})
+    (e,) = list(build_index(root, progress=False))
+    assert e.text == "%s %s: PCI: hi\n"
+
+
+def test_not_indexed_families_are_kept_and_flagged(tree):
+    root = tree({"n.c": r'''
+void f(void)
+{
+	netdev_err(nd, "netdev\n");
+	netif_info(p, probe, nd, "netif\n");
+	dev_err_probe(dev, ret, "probe\n");
+	WARN(1, "warn %d\n", 2);
+	WARN_ONCE(x, "warn once\n");
+	pr_debug("debug\n");
+	dev_dbg(dev, "ddebug\n");
+	pr_devel("devel\n");
+	pr_err("indexed\n");
+}
+'''})
+    ix = build_index(root, progress=False)
+    flags = {e.text.strip(): (e.in_kernel_index, e.reason) for e in ix}
+    for k in ("%s %s %s%s: netdev", "%s %s %s%s: netif", "%s %s: error %pe: probe", "warn %d", "warn once",
+              "debug", "%s %s: ddebug", "devel"):
+        assert flags[k][0] is False and flags[k][1], k
+    assert flags["indexed"] == (True, "")
+    assert len(ix.kernel_only()) == 1
+    assert ix.to_text(only_kernel_index=True).splitlines()[1:] == ['<3> n.c:12 f "indexed\\n"']
+
+
+def test_debug_defined_indexes_pr_devel(tree):
+    root = tree({"d.c": '#define DEBUG\nvoid f(void) { pr_devel("devel\\n"); pr_debug_once("o\\n"); pr_debug("dyn\\n"); }\n'})
+    got = {e.text.strip(): e.in_kernel_index for e in build_index(root, progress=False)}
+    assert got == {"devel": True, "o": True, "dyn": False}
+
+
+def test_wrappers_and_local_wrapper_macros(tree):
+    root = tree({"w.c": r'''
+#define my_err(priv, fmt, ...) dev_err((priv)->dev, "[my] " fmt, ##__VA_ARGS__)
+#define my_log(lvl, fmt, args...) dev_printk(lvl, d, "log: " fmt, ##args)
+void f(void)
+{
+	pci_err(pdev, "pci %d\n", 1);
+	drm_err(drm, "drm\n");
+	ata_dev_warn(adev, "ata\n");
+	ata_link_err(link, "link\n");
+	xfs_alert(mp, "xfs\n");
+	fat_msg(sb, KERN_ERR, "fat\n");
+	my_err(p, "local %s\n", "x");
+	my_log(KERN_NOTICE, "lvl\n");
+	/* pr_err("in a comment\n"); */
+	puts("pr_err(\"in a string\")");
+}
+'''})
+    got = [e.debugfs_line().split(" ", 3)[3] for e in build_index(root, progress=False)]
+    assert got == ['"%s %s: pci %d\\n"', '"%s %s: [drm] *ERROR* drm\\n"', '"ata%u.%02u: ata\\n"',
+                   '"ata%u.%02u: link\\n"', '"ata%u: link\\n"', '"%sXFS%s: xfs\\n"', '"%sFAT-fs (%s): fat\\n"',
+                   '"%s %s: [my] local %s\\n"', '"%s %s: log: lvl\\n"']
+
+
+def test_function_names(tree):
+    root = tree({"s.c": 'SYSCALL_DEFINE2(open, int, a, int, b)\n{\n\tpr_err("x\\n");\n}\n'
+                        'static void __init __attribute__((cold)) setup(void)\n{\n\tpr_err("y\\n");\n}\n'})
+    assert [e.func for e in build_index(root, progress=False)] == ["__do_sys_open", "setup"]
+
+
+@pytest.mark.parametrize("lit,val", [
+    (b'"a\\nb"', b"a\nb"), (b'"\\101\\x41\\e"', b"AA\x1b"), (b'"\\0"', b"\0"), (b'"q\\"q"', b'q"q'),
+    (b'"\\u00e9"', "é".encode()), (b'L"w"', None), (b'"\\777"', b"\xff"),
+])
+def test_decode_c_string(lit, val):
+    assert decode_c_string(lit) == val
+
+
+def test_extractor_reports_lexer_skips(tree):
+    root = tree({"bad.c": b'void f(void) { pr_err("ok\\n"); }\n\xff\x00 "unterminated\n'})
+    r = Extractor(root).extract_file(root / "bad.c", "bad.c")
+    assert len(r.calls) == 1
+    assert set(r.skipped) == {"NUL byte", "byte outside the C character set", "unterminated string literal"}

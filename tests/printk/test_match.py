@@ -1,0 +1,107 @@
+"""Format matching: vsprintf parsing, round trips (instantiate a format, match it back), log-line normalisation."""
+
+import random
+import re
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lwnlab.printk import fmt as F
+from lwnlab.printk.index import build_index
+from lwnlab.printk.match import Matcher, normalise, run_prog
+
+from .conftest import EXAMPLES, SAMPLE
+
+
+def test_parse_conversions_like_vsprintf():
+    f = F.parse(b"%-08.3lx|%*d|%.*s|%%|%hhu|%zd|%pI4:%pMR|%pS%s\n")
+    convs = [(c.flags, c.width, c.precision, c.qualifier, c.conv, c.ext) for c in f.convs]
+    assert convs == [("-0", 8, 3, "l", "x", ""), ("", -1, None, "", "d", ""), ("", None, -1, "", "s", ""),
+                     ("", None, None, "hh", "u", ""), ("", None, None, "z", "d", ""), ("", None, None, "", "p", "I4"),
+                     ("", None, None, "", "p", "MR"), ("", None, None, "", "p", "S"), ("", None, None, "", "s", "")]
+    assert b"|%|" in f.fixed_text.replace(b"\0", b"")
+    # %p swallows every alphanumeric after it, like pointer() + the isalnum loop
+    assert F.parse(b"%pinfo x").convs[0].ext == "info"
+    # a bad conversion is literal text; the trailing newline is not part of the message
+    assert F.parse(b"50%!\n").parts == (b"50%!",)
+
+
+CONVS = ["%d", "%i", "%u", "%x", "%X", "%#x", "%lu", "%lld", "%5d", "%-4d", "%08x", "%c", "%s", "%.3s", "%p",
+         "%px", "%pK", "%pS", "%ps", "%pM", "%pMR", "%pI4", "%pI6c", "%pU", "%pUb", "%pe", "%pa", "%pR", "%pOF",
+         "%pg", "%pd", "%pV", "%o", "%%", "%zu", "%hhx"]
+WORDS = ["CPU", " on fire", ": ", " temp=", "error ", "ok", "[", "]", " (", ")", "/", "-", "x"]
+
+
+@st.composite
+def formats(draw):
+    parts = draw(st.lists(st.one_of(st.sampled_from(CONVS), st.sampled_from(WORDS)), min_size=1, max_size=8))
+    return "".join(parts).encode()
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(formats(), st.integers(0, 2**32))
+def test_round_trip_instantiate_and_match(fmt, seed):
+    f = F.parse(fmt)
+    msg = f.instantiate(random.Random(seed))
+    assert re.fullmatch(f.regex(), msg.decode("latin-1"), re.S), (fmt, msg)
+    m = Matcher.from_formats([fmt, b"unrelated %d words\n"])
+    best, _ = m.match_messages([msg])
+    assert best[0] >= 0
+    # whatever format wins must really produce the message (here: the only candidate or an equal)
+    assert re.fullmatch(m.formats[best[0]].regex(), msg.decode("latin-1"), re.S)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(formats(), st.text(alphabet="0123456789abcdefCPU on fire:()[]-/x. ", max_size=30))
+def test_numba_matcher_agrees_with_re(fmt, text):
+    """Differential: the numba program and the Python regex accept the same strings."""
+    f = F.parse(fmt)
+    m = Matcher.from_formats([fmt])
+    line = np.frombuffer(text.encode(), np.uint8)
+    r = run_prog(line, np.int64(0), np.int64(line.shape[0]), m.ops, np.int64(0), np.int64(m.ops.shape[0]), m.blob,
+                 F.CLASS_TABLE, np.zeros((512, 3), np.int64), np.int64(10**6))
+    assert (r == 1) == bool(re.fullmatch(f.regex(), text, re.S))
+
+
+def test_most_specific_format_wins():
+    m = Matcher.from_formats([b"%s %s: %s\n", b"%s %s: link is down\n", b"%s\n", b"%s %s: link is %s\n"])
+    best, _ = m.match_messages([b"e1000e 0000:00:19.0: link is down", b"e1000e 0000:00:19.0: link is up",
+                                b"anything", b"a b: c"])
+    assert best.tolist() == [1, 3, 2, 0]
+
+
+def test_normalise_prefixes():
+    assert normalise("[    1.234567] hello") == "hello"
+    assert normalise("Jun  3 12:00:00 host kernel: [ 5.000000] hi there") == "hi there"
+    assert normalise("2021-06-03T12:00:00.123+00:00 host kernel: msg") == "msg"
+    assert normalise("6,1234,5678901,-;kmsg text") == "kmsg text"
+    assert normalise(" SUBSYSTEM=pci") is None
+    assert normalise("<4>[    2.5] lvl") == "lvl"
+    assert normalise("plain") == "plain"
+
+
+def test_sample_tree_lines_and_pr_cont():
+    ix = build_index(SAMPLE / "v1", progress=False)
+    m = Matcher.from_index(ix)
+    res = m.match(["[    1.0] firewatch: CPU3 on fire: 110 C",
+                   "firewatch: temperatures: 40 41 42",
+                   "e1000e 0000:00:19.0: zone CPU2 running hot (95 C)",
+                   "fan_ctl: fan_set_speed: fan at  1200 rpm ( 20%)",
+                   "thermal shutdown at ffff888100000000 (do_thing+0x10/0x20 [mod])",
+                   "no such message"])
+    got = [(r.entry.func, len(r.fragments)) if r.entry else None for r in res]
+    assert got == [("firewatch_check", 0), ("firewatch_report", 3), ("firewatch_check", 0), ("fan_set_speed", 0),
+                   ("heat_panic", 0), None]
+
+
+def test_synthetic_accuracy_on_sample():
+    ix = build_index(SAMPLE / "v2", progress=False)
+    m = Matcher.from_index(ix)
+    rng = random.Random(5)
+    idx = [rng.randrange(len(m.formats)) for _ in range(300)]
+    msgs = [m.formats[i].instantiate(rng) for i in idx]
+    best, _ = m.match_messages(msgs)
+    ok = sum(b >= 0 and m.entries[b].body == m.entries[i].body for i, b in zip(idx, best.tolist()))
+    assert ok / len(idx) >= 0.9
+    assert (best >= 0).all()
