@@ -317,15 +317,19 @@ def _annotate(insns: list[CInsn], arch: str) -> list[str]:
     targets = set()
     for pc, x in enumerate(insns):
         c = x.code
+        if c not in isa.CLASSIC_OPCODES:
+            continue
         if c == isa.BPF_JMP | isa.BPF_JA:
             targets.add(pc + 1 + x.k)
         elif c & 7 == isa.BPF_JMP:
             targets.update((pc + 1 + x.jt, pc + 1 + x.jf))
     for pc, x in enumerate(insns):
         c = x.code
-        if pc in targets:
-            src = src  # keep the guess: libseccomp's chains reload before they compare
         note = ""
+        if c not in isa.CLASSIC_OPCODES and c != isa.SECCOMP_LD_ABS:
+            notes.append("invalid opcode")
+            src = None
+            continue
         if c in (isa.BPF_LD | isa.BPF_W | isa.BPF_ABS, isa.SECCOMP_LD_ABS):
             src = describe_offset(x.k, a.big_endian)
             note = f"A = {src}"

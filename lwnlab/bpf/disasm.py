@@ -38,9 +38,8 @@ def _valid(x: Insn, strict: bool = True) -> bool:
     info = isa.OPCODES.get(x.code)
     if info is None or x.dst > 10 or x.src > 10:
         return False
-    if not strict:  # the kernel's own display: converted cBPF leaves X in src of K-form ALU insns
-        return True
-    if info.src_zero and x.src and info.kind != "call":
+    # the kernel's own display (strict=False) tolerates what converted cBPF leaves in src of K-form insns
+    if strict and info.src_zero and x.src and info.kind != "call":
         return False
     if info.dst_zero and x.dst:
         return False

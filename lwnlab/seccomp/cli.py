@@ -1,0 +1,223 @@
+"""``lwnlab seccomp``: assemble, disassemble, check and run classic seccomp filters."""
+
+from __future__ import annotations
+
+import sys
+
+from lwnlab.cli import EXIT_NEGATIVE, EXIT_OK, group, print_json
+from lwnlab.errors import UsageError
+
+
+def register(subparsers) -> None:
+    p, sub = group(subparsers, "seccomp", "seccomp filters: assemble, disassemble, check with the kernel's rules, run",
+                   "Classic BPF seccomp filters as the kernel prepares (bpf_check_classic, seccomp_check_filter), "
+                   "attaches (length limit, action cache) and runs them (precedence across stacked filters).")
+
+    a = sub.add_parser("asm", help="assemble bpf_asm-style text to a raw filter",
+                       description="Assemble FILE.s (ld [0] / ld nr / jeq #59, 0, 3 / jeq #execve, kill / "
+                       "ret #0x7fff0000 / ret ERRNO(1), labels) to raw struct sock_filter bytes. A filter the "
+                       "kernel would refuse is still written, with a warning naming the pc and the reason.")
+    a.add_argument("input", metavar="FILE.s")
+    a.add_argument("-o", "--output", metavar="FILTER.bpf", help="output file (default: FILE with suffix .bpf)")
+    a.add_argument("--arch", default="x86_64", help="architecture for syscall names and byte order (default x86_64)")
+    a.set_defaults(func=_cmd_asm)
+
+    d = sub.add_parser("disasm", help="disassemble a raw filter",
+                       description="Disassemble FILTER.bpf (raw struct sock_filter, e.g. from libseccomp's "
+                       "export_bpf; big-endian filters are detected) in the assembler's syntax with notes, or in "
+                       "seccomp-tools' C-like form with --c.")
+    d.add_argument("input", metavar="FILTER.bpf")
+    d.add_argument("--arch", default="x86_64", help="architecture for syscall names (default x86_64)")
+    d.add_argument("--c", action="store_true", help="seccomp-tools' C-like view")
+    d.add_argument("--ebpf", action="store_true", help="show the eBPF program the kernel converts it to")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.set_defaults(func=_cmd_disasm)
+
+    c = sub.add_parser("check", help="would seccomp(SET_MODE_FILTER) accept this filter?",
+                       description="Apply the kernel's checks (length, bpf_check_classic, check_load_and_stores, "
+                       "seccomp_check_filter). Exit 0 when the kernel's rules accept the filter, 1 with the pc and "
+                       "the reason when they do not. --kernel also asks the live kernel, where it can.")
+    c.add_argument("input", metavar="FILTER.bpf")
+    c.add_argument("--kernel", action="store_true", help="also install it in a child process and report the kernel's answer")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.set_defaults(func=_cmd_check)
+
+    r = sub.add_parser("run", help="the decision of stacked filters for a syscall or a trace",
+                       description="Run one syscall (or a trace) through the stacked filters (later files are "
+                       "newer): the lowest action wins, ties go to the newest filter. JSON fields: action, data, "
+                       "ret (hex), filter (index of the deciding filter, null when none beat ALLOW).",
+                       epilog="Trace files: JSON lines with nr (may be negative) or syscall (name), optional arch, "
+                       "args (up to six 64-bit integers) and ip; or CSV with the header "
+                       "nr,arch,arg0,arg1,arg2,arg3,arg4,arg5,ip.")
+    r.add_argument("filters", nargs="+", metavar="FILTER.bpf")
+    r.add_argument("--arch", default="x86_64", help="architecture of the syscall (default x86_64)")
+    r.add_argument("--syscall", metavar="NAME|NR", help="the syscall, by name or number")
+    r.add_argument("--args", nargs="+", default=[], metavar="A", help="up to six arguments (numbers; 0x for hex)")
+    r.add_argument("--ip", default="0", metavar="ADDR", help="instruction pointer (default 0)")
+    r.add_argument("--trace", metavar="FILE", help="run every syscall of FILE (JSON lines or CSV)")
+    r.add_argument("--no-cache", action="store_true", help="do not model the kernel's action cache")
+    r.add_argument("--json", action="store_true", help="machine-readable output (one object per line with --trace)")
+    r.set_defaults(func=_cmd_run)
+
+
+def _load_filter(path: str, arch: str | None = None):
+    from lwnlab.seccomp.filter import Filter
+
+    if path.endswith((".s", ".asm")):
+        with open(path) as f:
+            return Filter.from_asm(f.read(), arch=arch or "x86_64", file=path)
+    return Filter.from_file(path)
+
+
+def _read_insns(path: str, arch: str):
+    from lwnlab.bpf import classic
+    from lwnlab.bpf.classic_asm import assemble
+
+    if path.endswith((".s", ".asm")):
+        with open(path) as f:
+            return assemble(f.read(), arch=arch, file=path), False
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw:
+        raise classic.ClassicRejected(classic.R_LENGTH, "filter is empty (0 instructions)",
+                                      stage="seccomp_prepare_filter", file=path)
+    if len(raw) % 8:
+        from lwnlab.errors import FilterError
+
+        raise FilterError(f"{len(raw)} bytes is not a multiple of 8: truncated struct sock_filter at pc {len(raw) // 8}",
+                          file=path, pc=len(raw) // 8)
+    be = classic.detect_big_endian(raw)
+    return classic.decode(raw, big_endian=be), be
+
+
+def _cmd_asm(args) -> int:
+    from lwnlab.bpf import classic
+    from lwnlab.bpf.classic_asm import assemble
+    from lwnlab.seccomp.syscalls import get_arch
+
+    arch = get_arch(args.arch)
+    with open(args.input) as f:
+        insns = assemble(f.read(), arch=arch.name, file=args.input)
+    out = args.output or (args.input.rsplit(".", 1)[0] + ".bpf")
+    with open(out, "wb") as f:
+        f.write(classic.encode(insns, arch.big_endian))
+    try:
+        classic.validate_seccomp(insns)
+        note = ""
+    except classic.ClassicRejected as e:
+        note = f"; warning: the kernel would refuse it: {e.describe()}"
+    print(f"{out}: {len(insns)} instructions ({len(insns) * 8} bytes){note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_disasm(args) -> int:
+    from lwnlab.bpf import classic, disasm
+    from lwnlab.bpf.classic_asm import c_like, disasm_one, disassemble
+    from lwnlab.seccomp.syscalls import get_arch
+
+    arch = get_arch(args.arch)
+    insns, be = _read_insns(args.input, arch.name)
+    if args.ebpf:
+        prog, _ = classic.convert(classic.validate_seccomp(insns))
+        text = disasm.pseudo_c(prog)
+    else:
+        text = c_like(insns, arch=arch.name) if args.c else disassemble(insns, arch=arch.name)
+    if args.json:
+        print_json({"big_endian": be, "instructions": [
+            {"pc": i, "code": x.code, "jt": x.jt, "jf": x.jf, "k": x.k, "text": disasm_one(x)}
+            for i, x in enumerate(insns)]})
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _cmd_check(args) -> int:
+    from lwnlab.bpf import classic
+
+    insns, be = _read_insns(args.input, "x86_64")
+    verdict = {"accepted": True, "instructions": len(insns), "big_endian": be}
+    try:
+        checked = classic.validate_seccomp(insns)
+        verdict["converted_length"] = classic.converted_length(checked)
+    except classic.ClassicRejected as e:
+        verdict.update(accepted=False, pc=e.pc, reason=e.reason, stage=e.stage, message=e.detail)
+    if args.kernel:
+        from lwnlab.seccomp import kernel
+
+        ok, why = kernel.available()
+        if ok:
+            acc, err = kernel.seccomp_accepts(classic.encode(insns, be))
+            verdict["kernel"] = {"accepted": acc, "errno": err}
+        else:
+            verdict["kernel"] = {"unavailable": why}
+    if args.json:
+        print_json(verdict)
+    elif verdict["accepted"]:
+        print(f"{args.input}: accepted ({len(insns)} instructions, {verdict['converted_length']} after conversion)")
+    else:
+        where = f"pc {verdict['pc']}: " if verdict.get("pc") is not None else ""
+        print(f"{args.input}: rejected: {where}{verdict['message']} [{verdict['stage']}: {verdict['reason']}]")
+    if "kernel" in verdict and not args.json:
+        k = verdict["kernel"]
+        print("kernel: " + (k.get("unavailable") and f"unavailable ({k['unavailable']})" or
+                            ("accepted" if k["accepted"] else f"refused (errno {k['errno']})")))
+    return EXIT_OK if verdict["accepted"] else EXIT_NEGATIVE
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(str(text), 0)
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not a number", field=what) from None
+
+
+def _cmd_run(args) -> int:
+    from lwnlab.seccomp.data import SeccompData
+    from lwnlab.seccomp.filter import Stack
+    from lwnlab.seccomp.syscalls import get_arch
+
+    arch = get_arch(args.arch)
+    if (args.syscall is None) == (args.trace is None):
+        raise UsageError("give exactly one of --syscall NAME|NR and --trace FILE", field="syscall")
+    filters = [_load_filter(f, arch.name) for f in args.filters]
+    stack = Stack(filters, cache=not args.no_cache)
+    if args.trace:
+        from lwnlab.seccomp.trace import read_trace
+
+        items = read_trace(args.trace, default_arch=arch.name)
+        decisions = stack.trace(items) if items else []
+        for dec in decisions:
+            if args.json:
+                import json
+
+                obj = dec.to_json()
+                obj["nr"] = dec.data_in.nr_signed
+                print(json.dumps(obj))
+            else:
+                print(_line(dec))
+        return EXIT_OK
+    if len(args.args) > 6:
+        raise UsageError(f"{len(args.args)} arguments given; a syscall has at most 6", field="args")
+    a = [_int(x, f"args[{i}]") for i, x in enumerate(args.args)]
+    d = SeccompData.make(arch, args.syscall, a, _int(args.ip, "ip"))
+    dec = stack.decide(d)
+    if args.json:
+        print_json(dec.to_json())
+    else:
+        print(_line(dec))
+    return EXIT_OK
+
+
+def _line(dec) -> str:
+    from lwnlab.seccomp.actions import format_action
+    from lwnlab.seccomp.syscalls import arch_by_audit, syscall_name
+
+    d = dec.data_in
+    name = None
+    for a in arch_by_audit(d.arch):
+        name = syscall_name(a, d.nr_signed)
+        if name:
+            break
+    who = "cache" if dec.cached else (f"filter {dec.filter}" if dec.filter >= 0 else "no filter objected")
+    args = ", ".join(f"{x:#x}" for x in d.args)
+    return f"{name or d.nr_signed}({args}) -> {format_action(dec.ret)}  [{who}; {dec.effect.note or 'allowed'}]"

@@ -1,0 +1,185 @@
+"""Syscall traces: read JSON lines, CSV, or ``strace -e raw=all`` logs; ship one recorded trace.
+
+Formats (:func:`read_trace` detects which):
+
+* JSON lines: ``{"nr": 0, "args": [3, 140737488, 832]}`` or ``{"syscall": "read", "arch": "x86_64",
+  "args": [...], "ip": 4198400}`` -- ``nr`` may be negative;
+* CSV with the header ``nr,arch,arg0,arg1,arg2,arg3,arg4,arg5,ip`` (numbers may be hex; ``nr``
+  may be a name; empty cells are 0, an empty arch is the default);
+* strace output recorded with ``strace -f -e raw=all -o FILE cmd`` (``PID name(args...) = ret``).
+
+:func:`recorded_trace` returns the trace shipped with lwnlab: **recorded** on
+Linux 6.18 x86_64 with ``strace -f -e raw=all ls -la /etc`` (strace 6.1).
+:func:`synthetic_trace` makes a random one and says so in its name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from lwnlab.errors import SourceError, UsageError
+from lwnlab.seccomp.data import SeccompData
+from lwnlab.seccomp.syscalls import get_arch, syscall_nr
+
+CSV_HEADER = ["nr", "arch", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "ip"]
+_STRACE = re.compile(r"^(?:\[pid\s+)?(\d+)\]?\s+([a-z_0-9]+)\((.*)\)\s+=\s+(.*)$")
+_STRACE_NOPID = re.compile(r"^([a-z_0-9]+)\((.*)\)\s+=\s+(.*)$")
+
+RECORDED = Path(__file__).with_name("traces") / "ls_la_etc.strace"
+RECORDED_LABEL = "recorded: strace -f -e raw=all ls -la /etc (Linux 6.18, x86_64)"
+
+
+def _num(v, what: str, file: str, line: int) -> int:
+    if isinstance(v, bool):
+        raise SourceError(f"{what}: expected a number, got {v!r}", file=file, line=line, field=what)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        try:
+            return int(v.strip(), 0) if v.strip() else 0
+        except ValueError:
+            pass
+    raise SourceError(f"{what}: expected a number, got {v!r}", file=file, line=line, field=what)
+
+
+def _make(arch: str, sysc, args, ip, file: str, line: int) -> SeccompData:
+    try:
+        return SeccompData.make(arch, sysc, args, ip)
+    except UsageError as e:
+        raise SourceError(e.message, file=file, line=line, field=e.field) from None
+
+
+def parse_trace(text: str, *, default_arch: str = "x86_64", file: str = "<trace>") -> list[SeccompData]:
+    lines = text.splitlines()
+    first = next((ln.strip() for ln in lines if ln.strip()), "")
+    if not first:
+        return []
+    if first.startswith("{"):
+        return _parse_jsonl(lines, default_arch, file)
+    if first.replace(" ", "").lower().startswith("nr,"):
+        return _parse_csv(text, default_arch, file)
+    if _STRACE.match(first) or _STRACE_NOPID.match(first):
+        return _parse_strace(lines, default_arch, file)
+    raise SourceError("not a trace: expected JSON lines, CSV with the header "
+                      f"{','.join(CSV_HEADER)}, or strace -e raw=all output", file=file, line=1)
+
+
+def read_trace(path: str, *, default_arch: str = "x86_64") -> list[SeccompData]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return parse_trace(f.read(), default_arch=default_arch, file=path)
+
+
+def _parse_jsonl(lines, default_arch, file):
+    out = []
+    for i, raw in enumerate(lines, start=1):
+        s = raw.strip()
+        if not s:
+            continue
+        try:
+            obj = json.loads(s)
+        except json.JSONDecodeError as e:
+            raise SourceError(f"invalid JSON: {e.msg}", file=file, line=i, column=e.colno) from None
+        if not isinstance(obj, dict):
+            raise SourceError("each line must be a JSON object", file=file, line=i)
+        if "nr" in obj:
+            sysc = _num(obj["nr"], "nr", file, i)
+        elif "syscall" in obj:
+            sysc = obj["syscall"]
+            if not isinstance(sysc, (str, int)):
+                raise SourceError("syscall must be a name or a number", file=file, line=i, field="syscall")
+        else:
+            raise SourceError("missing 'nr' or 'syscall'", file=file, line=i, field="nr")
+        args = obj.get("args", [])
+        if not isinstance(args, list):
+            raise SourceError("args must be a list of up to six integers", file=file, line=i, field="args")
+        if len(args) > 6:
+            raise SourceError(f"{len(args)} args; a syscall has at most 6", file=file, line=i, field="args")
+        args = [_num(a, f"args[{j}]", file, i) for j, a in enumerate(args)]
+        arch = obj.get("arch") or default_arch
+        out.append(_make(str(arch), sysc, args, _num(obj.get("ip", 0), "ip", file, i), file, i))
+    return out
+
+
+def _parse_csv(text, default_arch, file):
+    rd = csv.reader(io.StringIO(text))
+    out = []
+    header = None
+    for i, row in enumerate(rd, start=1):
+        if not row or not "".join(row).strip():
+            continue
+        if header is None:
+            header = [h.strip().lower() for h in row]
+            if header != CSV_HEADER:
+                raise SourceError(f"CSV header must be {','.join(CSV_HEADER)}", file=file, line=i)
+            continue
+        if len(row) != len(CSV_HEADER):
+            raise SourceError(f"{len(row)} columns, expected {len(CSV_HEADER)}", file=file, line=i)
+        sysc = row[0].strip()
+        if not sysc:
+            raise SourceError("empty nr", file=file, line=i, field="nr")
+        arch = row[1].strip() or default_arch
+        args = [_num(a, f"arg{j}", file, i) for j, a in enumerate(row[2:8])]
+        out.append(_make(arch, sysc, args, _num(row[8], "ip", file, i), file, i))
+    return out
+
+
+def _parse_strace(lines, default_arch, file):
+    out = []
+    for i, raw in enumerate(lines, start=1):
+        s = raw.strip()
+        m = _STRACE.match(s)
+        if m:
+            name, argtext = m.group(2), m.group(3)
+        else:
+            m = _STRACE_NOPID.match(s)
+            if not m:
+                continue  # signals, "+++ exited", "<unfinished ...>" lines
+            name, argtext = m.group(1), m.group(2)
+        args = []
+        for a in [x.strip() for x in argtext.split(",") if x.strip()][:6]:
+            try:
+                args.append(int(a, 0))
+            except ValueError:
+                args.append(0)
+        try:
+            out.append(SeccompData.make(default_arch, name, args))
+        except UsageError:
+            continue  # a syscall this arch's table does not know
+    return out
+
+
+def recorded_trace() -> list[SeccompData]:
+    """The shipped trace (see RECORDED_LABEL)."""
+    return read_trace(str(RECORDED))
+
+
+def synthetic_trace(n: int, *, arch: str = "x86_64", seed: int = 0, names: list[str] | None = None) -> list[SeccompData]:
+    """A random trace over common syscalls (labelled synthetic wherever it is shown)."""
+    a = get_arch(arch)
+    rng = np.random.default_rng(seed)
+    pool = names or ["read", "write", "openat", "close", "fstat", "mmap", "mprotect", "munmap", "brk", "futex",
+                     "rt_sigaction", "ioctl", "getpid", "lseek", "newfstatat", "clock_gettime", "poll",
+                     "execve", "socket", "connect", "ptrace", "mount", "kexec_load"]
+    pool = [p for p in pool if _known(a.name, p)]
+    weights = np.linspace(3.0, 0.2, len(pool))
+    weights /= weights.sum()
+    out = []
+    for _ in range(n):
+        name = pool[rng.choice(len(pool), p=weights)]
+        args = [int(rng.integers(0, 1 << 16)) for _ in range(6)]
+        out.append(SeccompData.make(a, name, args))
+    return out
+
+
+def _known(arch: str, name: str) -> bool:
+    try:
+        syscall_nr(arch, name)
+        return True
+    except UsageError:
+        return False

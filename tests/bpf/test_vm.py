@@ -1,0 +1,213 @@
+"""The numba eBPF interpreter: RFC 9669 semantics, bounds checks, and agreement with the reference."""
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from lwnlab.bpf import asm, program, randprog, reference, vm
+from lwnlab.errors import ExecutionError
+
+from .conftest import EXAMPLES
+
+M64 = (1 << 64) - 1
+
+
+def run(text, mem=b"", **kw):
+    insns = asm.assemble(text)
+    return vm.run_program(program.to_array(insns), mem, **kw)
+
+
+def r0(text, mem=b"", **kw):
+    res = run(text, mem, **kw)
+    assert res.error is None, res.error
+    return res.r0
+
+
+@pytest.mark.parametrize("text,expect", [
+    ("mov %r0, 0x1234\nadd %r0, 5\nexit", 4665),
+    ("mov %r0, 7\ndiv %r0, %r1\nexit", 0),  # r1 = 0 with no memory: div by 0 -> 0
+    ("mov %r0, 7\nmod %r0, %r1\nexit", 7),  # mod by 0 leaves dst
+    ("lddw %r0, 0x100000007\nmod32 %r0, %r1\nexit", 7),  # 32-bit mod by 0 zeroes the upper half
+    ("lddw %r0, 0x100000007\ndiv32 %r0, %r1\nexit", 0),
+    ("mov %r0, 1\nmov %r1, 65\nlsh %r0, %r1\nexit", 2),  # shift count masked to 63
+    ("mov32 %r0, 1\nmov %r1, 33\nlsh32 %r0, %r1\nexit", 2),  # masked to 31
+    ("mov32 %r0, 0x80\nmov %r1, 32\nrsh32 %r0, %r1\nexit", 0x80),
+    ("mov %r0, -8\narsh %r0, 1\nexit", (-4) & M64),
+    ("mov32 %r0, -8\narsh32 %r0, 1\nexit", 0xFFFFFFFC),
+    ("mov %r0, -7\nsdiv %r0, 2\nexit", (-3) & M64),
+    ("mov %r0, -7\nsmod %r0, 2\nexit", (-1) & M64),
+    ("mov %r0, 7\nsmod %r0, -2\nexit", 1),
+    ("lddw %r0, 0x8000000000000000\nsdiv %r0, -1\nexit", 0x8000000000000000),
+    ("lddw %r0, 0x8000000000000000\nsmod %r0, -1\nexit", 0),
+    ("mov32 %r0, -7\nsdiv32 %r0, 2\nexit", 0xFFFFFFFD),
+    ("mov %r0, -1\nmov32 %r0, %r0\nexit", 0xFFFFFFFF),
+    ("mov %r1, 0x80\nmovsx8 %r0, %r1\nexit", 0xFFFFFFFFFFFFFF80),
+    ("mov %r1, 0x8000\nmovsx1632 %r0, %r1\nexit", 0xFFFF8000),
+    ("lddw %r1, 0x80000000\nmovsx32 %r0, %r1\nexit", 0xFFFFFFFF80000000),
+    ("lddw %r0, 0x1122334455667788\nbe16 %r0\nexit", 0x8877),
+    ("lddw %r0, 0x1122334455667788\nbe32 %r0\nexit", 0x88776655),
+    ("lddw %r0, 0x1122334455667788\nbe64 %r0\nexit", 0x8877665544332211),
+    ("lddw %r0, 0x1122334455667788\nle16 %r0\nexit", 0x7788),
+    ("lddw %r0, 0x1122334455667788\nle64 %r0\nexit", 0x1122334455667788),
+    ("lddw %r0, 0x1122334455667788\nbswap32 %r0\nexit", 0x88776655),
+    ("mov %r0, 5\nneg %r0\nexit", (-5) & M64),
+    ("mov32 %r0, 5\nneg32 %r0\nexit", 0xFFFFFFFB),
+    ("lddw %r0, 0xffffffff\nmul %r0, %r0\nexit", 0xFFFFFFFE00000001),
+    ("mov %r0, -1\njsgt %r0, 0, +1\nmov %r0, 3\nexit", 3),
+    ("lddw %r0, 0x1ffffffff\njeq32 %r0, -1, +1\nmov %r0, 3\nexit", 0x1FFFFFFFF),
+    ("mov %r0, 0\njset %r0, 1, +1\nmov %r0, 9\nexit", 9),
+    ("mov %r0, 1\ngotol +1\nmov %r0, 2\nexit", 1),
+])
+def test_semantics(text, expect):
+    assert r0(text) == expect
+
+
+def test_memory_and_uBPF_convention():
+    mem = bytes(range(1, 9))
+    assert r0("mov %r0, %r2\nexit", mem) == 8
+    assert r0("ldxw %r0, [%r1+2]\nexit", mem) == 0x06050403
+    assert r0("ldxh %r0, [%r1]\nexit", b"\xff\xff") == 0xFFFF
+    assert r0("ldxsh %r0, [%r1]\nexit", b"\xff\xff") == M64
+    res = run("stw [%r1+4], 0x11223344\nmov %r0, 0\nexit", bytes(8))
+    assert res.memory["mem"].tobytes() == bytes(4) + bytes.fromhex("44332211")
+
+
+def test_stack_and_atomics():
+    src = """
+    mov %r1, 5
+    stxdw [%r10-8], %r1
+    mov %r2, 3
+    lock add [%r10-8], %r2
+    lock fetch add [%r10-8], %r2   ; r2 = 8, mem = 11
+    mov %r0, 11
+    mov %r3, 99
+    lock cmpxchg [%r10-8], %r3     ; equal: mem = 99, r0 = 11
+    ldxdw %r4, [%r10-8]
+    mov %r5, 1
+    lock xchg [%r10-8], %r5        ; r5 = 99, mem = 1
+    ldxdw %r0, [%r10-8]
+    add %r0, %r4
+    add %r0, %r5
+    add %r0, %r2
+    exit
+    """
+    assert r0(src) == 1 + 99 + 99 + 8
+
+
+def test_atomic32_fetch_and_cmpxchg_mismatch():
+    src = """
+    lddw %r1, 0xffffffff00000005
+    stxdw [%r10-8], %r1
+    mov %r0, 7
+    mov %r2, 1
+    lock cmpxchg32 [%r10-8], %r2   ; 5 != 7: no store, r0 = 5
+    exit
+    """
+    assert r0(src) == 5
+
+
+def test_local_calls_have_their_own_frames():
+    src = """
+    mov %r6, 100
+    stdw [%r10-8], 1
+    call local f
+    ldxdw %r1, [%r10-8]
+    add %r0, %r1
+    add %r0, %r6        ; r6 restored by the call
+    exit
+    f:
+    mov %r6, 5
+    stdw [%r10-8], 40   ; the callee's own frame
+    ldxdw %r0, [%r10-8]
+    exit
+    """
+    assert r0(src) == 40 + 1 + 100
+
+
+def test_recursion_depth_limit():
+    res = run("call local f\nexit\nf: call local f\nexit")
+    assert res.error is not None and "too deep" in res.error.message and res.error.pc == 2
+
+
+def test_out_of_bounds_names_pc_and_address():
+    res = run("mov %r0, 0\nldxw %r0, [%r1+8]\nexit", bytes(8))
+    assert isinstance(res.error, ExecutionError)
+    assert res.error.pc == 1 and "out-of-bounds" in res.error.message and "0x100000008" in res.error.message
+
+
+def test_stack_overflow_and_host_pointers_are_refused():
+    assert run("stdw [%r10+0], 1\nexit").error.pc == 0
+    assert run("stdw [%r10-520], 1\nexit").error is not None  # below the frame
+    assert run("lddw %r1, 0x7fffffffe000\nldxdw %r0, [%r1]\nexit").error is not None
+
+
+def test_misaligned_stack_access():
+    res = run("stw [%r10-6], 1\nexit")
+    assert res.error is not None and "misaligned" in res.error.message
+    assert run("stw [%r1+1], 1\nmov %r0, 0\nexit", bytes(8)).error is None  # unaligned packet access is fine
+    assert run("stw [%r1+1], 1\nexit", bytes(8), align=vm.ALIGN_ALL).error is not None
+
+
+def test_budget_stops_infinite_loops():
+    res = run("ja -1\nexit", budget=1000)
+    assert res.error is not None and "budget" in res.error.message and res.steps == 1000
+
+
+def test_readonly_region():
+    m = vm.Machine(program.to_array(asm.assemble("stw [%r1+0], 1\nexit")))
+    res = m.run([vm.Region("ctx", vm.MEM_BASE, np.zeros(8, np.uint8), writable=False)], args=(vm.MEM_BASE,))
+    assert res.error is not None and "read-only" in res.error.message
+
+
+def test_helper_hook():
+    m = vm.Machine(program.to_array(asm.assemble("mov %r1, 20\ncall 7\nadd %r0, 1\nexit")),
+                   helpers={7: lambda machine, regs: int(regs[1]) * 2})
+    assert m.run().r0 == 41
+    res = vm.Machine(program.to_array(asm.assemble("call 9\nexit"))).run()
+    assert res.error is not None and "unknown helper function 9" in res.error.message and res.error.pc == 0
+
+
+def test_legacy_packet_loads():
+    insns = asm.assemble("ldabsh 2\nexit")
+    res = vm.run_program(program.to_array(insns), bytes([0, 0, 0x12, 0x34]), packet=True)
+    assert res.r0 == 0x1234
+    res = vm.run_program(program.to_array(insns), bytes([0, 0, 0x12]), packet=True)
+    assert res.r0 == 0 and res.error is None  # out of bounds: the program ends with 0
+
+
+def test_widget_style_reruns_do_not_recompile(no_recompile):
+    insns = program.to_array(asm.assemble("mov %r0, 1\nexit"))
+    vm.run_program(insns)
+    with no_recompile():
+        for k in range(3):
+            vm.run_program(program.to_array(asm.assemble(f"mov %r0, {k}\nadd %r0, %r2\nexit")), bytes(k))
+
+
+# ------------------------------------------------------------------ numba vs the pure-Python reference
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.data())
+def test_numba_agrees_with_reference(data):
+    draw = lambda lo, hi: data.draw(st.integers(lo, hi))  # noqa: E731
+    insns = randprog.ebpf_scalar_program(draw)
+    program.check_program(insns)
+    res = vm.run_program(program.to_array(insns))
+    want, _ = reference.run(insns)
+    assert res.error is None
+    assert res.r0 == want, "\n" + __import__("lwnlab.bpf.disasm", fromlist=["x"]).disassemble(insns)
+
+
+def test_numba_agrees_with_reference_on_faults():
+    rng = random.Random(5)
+    for _ in range(40):
+        off = rng.choice([-16, -9, 0, 6, 8, 60])
+        text = f"ldxdw %r0, [%r1{off:+d}]\nexit"
+        insns = asm.assemble(text)
+        res = vm.run_program(program.to_array(insns), bytes(16))
+        try:
+            want, _ = reference.run(insns, bytes(16))
+            assert res.error is None and res.r0 == want
+        except reference.RefFault as f:
+            assert res.error is not None and res.error.pc == f.pc
