@@ -1,0 +1,98 @@
+"""Named configurations: the notebook's default machine and one per reference experiment.
+
+Sizes are scaled down from the published setups so that a run takes seconds; what is kept
+is the ratio that matters (DRAM : slow memory, working set : DRAM, access rate per page
+against hot_threshold_ms).  Each preset is a function returning a :class:`SimConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from lwnlab.errors import ConfigError
+from lwnlab.memtier.params import CgroupSpec, NodeSpec, Policy, SimConfig
+
+TIERING = dict(numa_balancing=2, demotion_enabled=True)
+
+
+def default() -> SimConfig:
+    """DRAM 256 MiB + PMEM 1 GiB; one pmbench-like process (Gaussian, 80:20) over 1 GiB; tiering and demotion on."""
+    return SimConfig(
+        nodes=(NodeSpec(pages=1 << 16, kind="dram"), NodeSpec(pages=1 << 18, kind="pmem")),
+        cgroups=(CgroupSpec(pages=1 << 18, pattern="gaussian", shape=0.04, read_ratio=0.8),),
+        policy=Policy(**TIERING), seconds=20, accesses_per_sec=500_000)
+
+
+def hotness() -> SimConfig:
+    """Experiment 1: page groups accessed as Poisson processes at rates 0.1..8 /s, all on the slow tier.
+
+    DRAM is filled by a cold 'filler' first, so promotions fail (no room) but every hint fault's
+    latency is tested against hot_threshold_ms: P(candidate) = 1 - exp(-lambda * th).
+    """
+    rates = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    n = 4096
+    cgs = [CgroupSpec(pages=1 << 14, pattern="uniform", weight=1e-9, name="filler", prefault=True)]
+    for lam in rates:
+        cgs.append(CgroupSpec(pages=n, pattern="uniform", weight=lam * n, name=f"lambda={lam:g}/s", scramble=False))
+    total = sum(lam * n for lam in rates)
+    return SimConfig(
+        nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="pmem")),
+        cgroups=tuple(cgs),
+        policy=Policy(numa_balancing=2, demotion_enabled=False, swap=False, auto_adjust=False),
+        seconds=60, accesses_per_sec=int(round(total / 1000.0)) * 1000)
+
+
+def ladder() -> SimConfig:
+    """Experiment 2 (Huang Ying's pmbench ladder): Gaussian, 80:20 read:write, DRAM : slow = 1 : 4."""
+    return SimConfig(
+        nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="pmem")),
+        cgroups=(CgroupSpec(pages=72 * 1024, pattern="gaussian", shape=0.04, read_ratio=0.8),),
+        policy=Policy(**TIERING), seconds=240, accesses_per_sec=250_000)
+
+
+def phase() -> SimConfig:
+    """Experiment 4: a hot set that moves every 30 s; the rate limit decides how fast DRAM follows."""
+    return SimConfig(
+        nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="pmem")),
+        cgroups=(CgroupSpec(pages=64 * 1024, pattern="hotset", shape=0.15, hot_share=0.9, phase_ms=30_000,
+                            phase_shift=0.5, read_ratio=0.8),),
+        policy=Policy(**TIERING, promote_rate_limit_mbps=16), seconds=90, accesses_per_sec=250_000)
+
+
+def softlimit() -> SimConfig:
+    """Experiment 5: a latency-sensitive cgroup (working set < DRAM) next to a batch cgroup with a soft limit."""
+    dram = 1 << 15
+    ls_ws = 12 * 1024
+    return SimConfig(
+        nodes=(NodeSpec(pages=dram, kind="dram"), NodeSpec(pages=1 << 17, kind="pmem")),
+        cgroups=(
+            CgroupSpec(pages=ls_ws, pattern="uniform", weight=1.0, name="latency-sensitive", prefault=True),
+            CgroupSpec(pages=96 * 1024, pattern="zipf", shape=0.6, weight=3.0, name="batch", prefault=True,
+                       soft_limit_pages=dram - ls_ws - 4096),
+        ),
+        policy=Policy(**TIERING), seconds=40, accesses_per_sec=250_000)
+
+
+def tpp() -> SimConfig:
+    """Experiment 3 (TPP's cache case): top tier : CXL = 1 : 4, hot anonymous pages touched after a cold start."""
+    return SimConfig(
+        nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="cxl")),
+        cgroups=(CgroupSpec(pages=1 << 16, pattern="zipf", shape=0.99, read_ratio=0.9),),
+        policy=Policy(**TIERING), seconds=60, accesses_per_sec=250_000)
+
+
+PRESETS: dict[str, tuple[str, Callable[[], SimConfig]]] = {
+    "default": ("the notebook's machine: DRAM 256 MiB + PMEM 1 GiB, Gaussian pmbench-like load", default),
+    "hotness": ("experiment 1: promotion probability vs access rate (1 - e^-lambda*th)", hotness),
+    "ladder": ("experiment 2: Huang Ying's pmbench ladder (Gaussian, 80:20, DRAM:PMEM 1:4)", ladder),
+    "tpp": ("experiment 3: TPP's 1:4 CXL case, Zipf 0.99", tpp),
+    "phase": ("experiment 4: rate limit across a hot-set phase change every 30 s", phase),
+    "softlimit": ("experiment 5: two cgroups, the RFC's toptier soft limit", softlimit),
+}
+
+
+def get(name: str) -> SimConfig:
+    try:
+        return PRESETS[name][1]()
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})", field="preset") from None
