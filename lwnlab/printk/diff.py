@@ -31,9 +31,24 @@ class Reworded:
     new: Entry
     similarity: float
 
-    def opcodes(self):
-        """difflib opcodes between the old and the new text (for highlighting)."""
-        return difflib.SequenceMatcher(None, self.old.text, self.new.text, autojunk=False).get_opcodes()
+    def word_diff(self) -> list[tuple[str, str, str]]:
+        """Word-level changes for highlighting: (tag, old text, new text) with tag equal/replace/delete/insert."""
+        import re
+
+        tok = re.compile(r"\s+|%[-+ #0-9.*]*[a-zA-Z]+|\w+|[^\w\s]")
+        a, b = tok.findall(self.old.text.rstrip("\n")), tok.findall(self.new.text.rstrip("\n"))
+        ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        out: list[list[str]] = []
+        for t, i1, i2, j1, j2 in ops:
+            x, y = "".join(a[i1:i2]), "".join(b[j1:j2])
+            # "on" -> "in", " ", "fire" -> "flames" reads better as one change "on fire" -> "in flames"
+            if t != "equal" and len(out) >= 2 and out[-2][0] != "equal" and out[-1][0] == "equal" \
+                    and not out[-1][1].strip():
+                sp = out.pop()[1]
+                out[-1] = ["replace", out[-1][1] + sp + x, out[-1][2] + sp + y]
+            else:
+                out.append([t, x, y])
+        return [tuple(o) for o in out]
 
     def to_json(self) -> dict:
         return {"file": self.old.file, "func": self.old.func, "old_line": self.old.line, "new_line": self.new.line,

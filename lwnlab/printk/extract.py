@@ -181,6 +181,8 @@ def decode_c_string(tok: bytes) -> bytes | None:
         else:
             return None  # L"", u"", U"": not a printk format
     body = tok[1:-1] if len(tok) >= 2 and tok.endswith(b'"') else tok[1:]
+    if b"\\" not in body:
+        return body
     out = bytearray()
     i, n = 0, len(body)
     while i < n:
@@ -334,6 +336,7 @@ class _HeaderCache:
 
     def __init__(self):
         self.cache: dict = {}
+        self.memo: dict = {}
 
     def get(self, path: str):
         if path not in self.cache:
@@ -362,6 +365,34 @@ class _HeaderCache:
             self.cache[path] = [tk, data, incs, {}]
         return self.cache[path]
 
+    def closure_lookup(self, path: str, name: str, local_only: bool, include_dir: str):
+        """``name`` defined in ``path`` or (recursively) in what it includes; memoised per run."""
+        key = (path, name, local_only)
+        memo = self.memo
+        if key in memo:
+            return memo[key]
+        memo[key] = None  # cycles: a header being searched contributes nothing more
+        entry = self.get(path)
+        if entry is None:
+            return None
+        d = self.define(entry, name)
+        if d is not None:
+            memo[key] = (entry[0], d)
+            return memo[key]
+        base = os.path.dirname(path)
+        for inc, is_local in entry[2]:
+            if is_local:
+                p = os.path.normpath(os.path.join(base, inc))
+            elif local_only:
+                continue
+            else:
+                p = os.path.join(include_dir, inc)
+            got = self.closure_lookup(p, name, local_only, include_dir)
+            if got is not None:
+                memo[key] = got
+                return got
+        return None
+
     def define(self, entry, name: str):
         tk, data, incs, defs = entry
         if name not in defs:
@@ -384,6 +415,7 @@ class Extractor:
         self.local_wrappers = local_wrappers
         self.lexer = Lexer()
         self.headers = _HeaderCache()
+        self.include_dir = os.path.join(str(self.root), "include")
         self._modname: dict[str, str] = {}
 
     # -- helpers
@@ -453,39 +485,22 @@ class _FileContext:
                         raw = self.data[pos + 7:tk.start[e] if e < len(tk) else len(self.data)].decode("latin-1")
                         lt, gt = raw.find("<"), raw.find(">")
                         if 0 <= lt < gt:
-                            incs.append((str(self.ex.root / "include" / raw[lt + 1:gt].strip()), False))
+                            incs.append((os.path.join(self.ex.include_dir, raw[lt + 1:gt].strip()), False))
                 pos = self.data.find(b"include", pos + 7)
             self._incs = incs
         return self._incs
 
     def include_lookup(self, name: str, local_only: bool):
-        """The first definition of ``name`` in the headers this file includes (breadth first)."""
+        """The first definition of ``name`` in the headers this file includes (depth first, in order)."""
         key = (name, local_only)
         if key in self._inc_cache:
             return self._inc_cache[key]
         found = None
-        seen: set[str] = set()
-        todo = [p for p in self._includes() if p[1] or not local_only]
-        steps = 0
-        while todo and steps < 4000:
-            steps += 1
-            p, local = todo.pop(0)
-            if p in seen:
-                continue
-            seen.add(p)
-            got = self.ex.headers.get(p)
-            if got is None:
-                continue
-            htk, hincs = got[0], got[2]
-            d = self.ex.headers.define(got, name)
-            if d is not None:
-                found = (htk, d)
-                break
-            for inc, is_local in hincs:
-                if is_local:
-                    todo.append((os.path.normpath(os.path.join(os.path.dirname(p), inc)), True))
-                elif not local_only:
-                    todo.append((str(self.ex.root / "include" / inc), False))
+        for p, local in self._includes():
+            if local or not local_only:
+                found = self.ex.headers.closure_lookup(p, name, local_only, self.ex.include_dir)
+                if found is not None:
+                    break
         self._inc_cache[key] = found
         return found
 
