@@ -155,7 +155,8 @@ def run_seccomp(filters: list[bytes], nr: int, args=(0, 0, 0, 0, 0, 0), *, flags
                 struct.pack_into("<Bxxxii", shm, 0, 0xEE, get_errno(), -1)
                 os._exit(3)
             for i, fp in enumerate(progs):
-                r = syscall(seccomp_nr, ctypes.c_long(1), ctypes.c_long(flags), fp)
+                r = syscall(seccomp_nr, ctypes.c_long(1), ctypes.c_long(flags), fp, ctypes.c_long(0),
+                            ctypes.c_long(0), ctypes.c_long(0))
                 if r != 0:
                     struct.pack_into("<Bxxxii", shm, 0, 0xEE, get_errno(), i)
                     os._exit(3)
