@@ -269,7 +269,7 @@ class Verdict:
 class Auditor:
     """An index prepared for auditing many rules: unique formats, fixed texts, cached automata."""
 
-    def __init__(self, index: Index | list[Entry], max_anchored: int = 300, max_wild: int = 40):
+    def __init__(self, index: Index | list[Entry], max_anchored: int = 300, max_wild: int = 40, max_list: int = 20):
         entries = list(index.entries if isinstance(index, Index) else index)
         by_body: dict[bytes, list[Entry]] = {}
         for e in entries:
@@ -291,6 +291,7 @@ class Auditor:
         self._fsm: dict[int, object] = {}
         self.max_anchored = max_anchored
         self.max_wild = max_wild
+        self.max_list = max_list  # stop after this many matching formats (the verdict needs one)
 
     def fsm(self, i: int, avoid: str = "", icase: bool = False):
         """The automaton of format ``i``; with ``avoid``, free-text conversions cannot print that character."""
@@ -352,6 +353,8 @@ class Auditor:
                 # free-text conversions may not supply the key here: its first letter is kept out of them
                 if not rfsm.intersection(self.fsm(i, avoid, cr.ignorecase)).empty():
                     matched.append(i)
+                    if len(matched) >= self.max_list:
+                        break
         if matched:
             v = "match"
             found = matched
@@ -365,6 +368,8 @@ class Auditor:
                 checked += 1
                 if not rfsm.intersection(self.fsm(i)).empty():
                     found.append(i)
+                    if len(found) >= max(1, self.max_list // 4):
+                        break
             v = "wildcard-only" if found else "stale"
         ents = [e for i in found for e in self.groups[i][:1]]
         note = ""

@@ -129,3 +129,66 @@ def check_modname(answer: str) -> Check:
 
 __all__ = ["pick_sources", "Sources", "SAMPLE_TREE", "check_level_field", "check_escaped", "check_source",
            "EX2_LINE", "check_rule_survives", "check_modname"]
+
+
+def example_log(index, n: int = 5, seed: int = 3) -> str:
+    """A few dmesg-style lines printed from formats of ``index`` (seeded), plus one no format explains."""
+    import random
+
+    from lwnlab.printk import fmt as F
+
+    rng = random.Random(seed)
+    pool = [e for e in index.entries if e.in_kernel_index and F.parse(e.body).literal_chars >= 12]
+    pool.sort(key=lambda e: (e.file, e.line))
+    out = []
+    t = 1.0
+    for e in rng.sample(pool, min(n, len(pool))):
+        msg = F.parse(e.body).instantiate(rng).decode("utf-8", errors="replace").split("\n")[0]
+        t += rng.random() * 3
+        out.append(f"[{t:12.6f}] {msg}")
+    out.append(f"[{t + 1:12.6f}] this line comes from no format of this index")
+    return "\n".join(out)
+
+
+def demo_rules(real: bool) -> str:
+    """Monitoring rules in node-problem-detector's JSON shape, for the audit table."""
+    import json
+
+    if real:
+        rules = [{"type": "temporary", "reason": "PCIStubBadID", "pattern": r"pci-stub: invalid ID string"},
+                 {"type": "temporary", "reason": "AERCorrected", "pattern": r"(?i)pcie bus error: severity=corrected"},
+                 {"type": "permanent", "reason": "LinkDown", "pattern": r"link down"},
+                 {"type": "temporary", "reason": "AERReceived", "pattern": r"AER: Corrected error received: \S+"},
+                 {"type": "permanent", "reason": "KernelOops",
+                  "pattern": r"^BUG: unable to handle kernel NULL pointer dereference at .*$"}]
+    else:
+        rules = [{"type": "permanent", "reason": "CPUOnFire", "pattern": r"CPU\d+ on fire"},
+                 {"type": "temporary", "reason": "SensorMissing", "pattern": r"sensor \S+ missing"},
+                 {"type": "temporary", "reason": "HotCPU", "pattern": r"^CPU\d+ running hot"},
+                 {"type": "permanent", "reason": "KernelOops",
+                  "pattern": r"^BUG: unable to handle kernel NULL pointer dereference at .*$"}]
+    return json.dumps({"plugin": "kmsg", "source": "kernel-monitor", "rules": rules}, indent=1)
+
+
+def audit_table(index, rules_json: str):
+    """An HTML table of verdicts for the rules (the notebook shows it)."""
+    import html
+
+    from ipywidgets import HTML
+
+    from lwnlab.printk.audit import Auditor, parse_rules
+
+    aud = Auditor(index)
+    rows = []
+    verdicts = []
+    for r in parse_rules(rules_json):
+        v = aud.audit(r)
+        verdicts.append(v)
+        first = v.formats[0] if v.formats else None
+        src = f"{first.file}:{first.line} \"{first.text.rstrip()}\"" if first else ""
+        rows.append(f"<tr><td>{html.escape(r.reason)}</td><td>{html.escape(r.pattern)}</td><td><b>{v.verdict}</b></td>"
+                    f"<td>{html.escape(src)}</td></tr>")
+    w = HTML('<table style="font-family:monospace;font-size:12px"><tr style="text-align:left"><th>reason</th>'
+             "<th>pattern</th><th>verdict</th><th>first format</th></tr>" + "".join(rows) + "</table>")
+    w.verdicts = verdicts
+    return w
