@@ -1,0 +1,97 @@
+"""`lwnlab bpf asm|disasm|run|plugin` as a user runs them."""
+
+import io
+import json
+
+import pytest
+
+from lwnlab.cli import main
+
+
+@pytest.fixture
+def prog(tmp_path):
+    p = tmp_path / "p.s"
+    p.write_text("ldxw %r0, [%r1+2]\nadd %r0, %r2\nexit\n")
+    return p
+
+
+def test_asm_disasm_run(prog, tmp_path, capsys):
+    out = tmp_path / "p.bin"
+    assert main(["bpf", "asm", str(prog), "-o", str(out)]) == 0
+    assert out.read_bytes().hex() == "6110020000000000" + "0f20000000000000" + "9500000000000000"
+    capsys.readouterr()
+    assert main(["bpf", "disasm", str(out)]) == 0
+    assert capsys.readouterr().out == "ldxw %r0, [%r1+2]\nadd %r0, %r2\nexit\n"
+    assert main(["bpf", "disasm", str(out), "--pseudo-c"]) == 0
+    assert "r0 = *(u32 *)(r1 +2)" in capsys.readouterr().out
+    assert main(["bpf", "run", str(prog), "--mem", "00 00 01 02 03 04"]) == 0
+    assert capsys.readouterr().out.strip() == hex(0x04030201 + 6)
+    assert main(["bpf", "run", str(out), "--mem", "000001020304", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["r0"] == 0x04030201 + 6
+    assert main(["bpf", "disasm", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["instructions"][0]["asm"] == "ldxw %r0, [%r1+2]"
+
+
+def test_run_fault_reports_pc(prog, capsys):
+    assert main(["bpf", "run", str(prog), "--mem", "00", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert "pc 0" in out["error"] and "out-of-bounds" in out["error"]
+    assert main(["bpf", "run", str(prog)]) == 1
+    assert "pc 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text,frag", [
+    ("foo\n", "unknown mnemonic"),
+    ("mov %r0, 1\n", "last instruction"),
+    ("ja -1\nexit\n", None),
+])
+def test_bad_programs(tmp_path, capsys, text, frag):
+    p = tmp_path / "b.s"
+    p.write_text(text)
+    rc = main(["bpf", "run", str(p), "--budget", "1000"])
+    err = capsys.readouterr().err
+    if frag:
+        assert rc == 2 and "lwnlab: error:" in err and frag in err and "Traceback" not in err
+    else:
+        assert rc == 1 and "budget" in err
+
+
+def test_bad_inputs(tmp_path, capsys):
+    p = tmp_path / "odd.bin"
+    p.write_bytes(bytes(12))
+    assert main(["bpf", "disasm", str(p)]) == 2
+    assert "multiple of 8" in capsys.readouterr().err
+    s = tmp_path / "ok.s"
+    s.write_text("exit\n")
+    assert main(["bpf", "run", str(s), "--mem", "abc"]) == 2
+    assert "odd number of hex digits" in capsys.readouterr().err
+    assert main(["bpf", "run", str(s), "--mem", "zz"]) == 2
+    assert main(["bpf", "run", str(tmp_path / "missing.s")]) == 2
+
+
+def _plugin(monkeypatch, capsys, prog_hex, mem=None):
+    monkeypatch.setattr("sys.stdin", io.StringIO(prog_hex))
+    rc = main(["bpf", "plugin"] + ([mem] if mem is not None else []))
+    return rc, capsys.readouterr()
+
+
+def test_plugin(monkeypatch, capsys):
+    # ldxb r0, [r1+1]; exit
+    rc, out = _plugin(monkeypatch, capsys, "7110010000000000\n9500000000000000\n", "0a0b")
+    assert rc == 0 and out.out.strip() == "b"
+    rc, out = _plugin(monkeypatch, capsys, "b70000000500000095000000000000000")  # odd
+    assert rc == 1
+    for bad in ["", "8f00000000000000" + "9500000000000000", "b700000005000000",
+                "9500000001000000", "0500050000000000" + "9500000000000000"]:
+        rc, out = _plugin(monkeypatch, capsys, bad)
+        assert rc == 1 and out.err.strip() and not out.out.strip(), bad
+    rc, out = _plugin(monkeypatch, capsys, "7110100000000000\n9500000000000000", "00")
+    assert rc == 1 and "out-of-bounds" in out.err
+
+
+def test_help_is_fast_and_complete(capsys):
+    with pytest.raises(SystemExit):
+        main(["bpf", "--help"])
+    out = capsys.readouterr().out
+    for cmd in ("asm", "disasm", "run", "plugin"):
+        assert cmd in out
