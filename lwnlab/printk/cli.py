@@ -34,6 +34,8 @@ def register(subparsers) -> None:
                    help="only entries the kernel itself would index (drop netdev_*, dev_err_probe, WARN, debug...)")
     i.add_argument("--headers", action="store_true", help="also index .h files")
     i.add_argument("--stats", action="store_true", help="print extraction statistics on stderr")
+    i.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: the number of CPUs, at most 4)")
     i.set_defaults(func=_index)
 
     m = sub.add_parser("match", help="map log lines to the format and file:line that printed them",
@@ -80,12 +82,17 @@ def _fetch(args) -> int:
 def _index(args) -> int:
     from pathlib import Path
 
-    from lwnlab.errors import SourceError
+    from lwnlab.errors import SourceError, UsageError
     from lwnlab.printk.index import build_index
 
     if not Path(args.src).is_dir():
         raise SourceError("not a directory (give a kernel source tree)", file=args.src)
-    ix = build_index(args.src, args.subdir, headers=args.headers)
+    import os
+
+    jobs = args.jobs if args.jobs is not None else min(4, os.cpu_count() or 1)
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1", field="jobs")
+    ix = build_index(args.src, args.subdir, headers=args.headers, jobs=jobs)
     if args.stats:
         print(" ".join(f"{k}={v}" for k, v in ix.stats.items()), file=sys.stderr)
     if args.json:

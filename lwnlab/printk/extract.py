@@ -32,7 +32,9 @@ dev_*), ``func`` (``__func__``), ``file`` and ``line``.
 from __future__ import annotations
 
 import bisect
+import codecs
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -173,6 +175,10 @@ _SIMPLE_ESC = {ord("n"): 10, ord("t"): 9, ord("r"): 13, ord("v"): 11, ord("f"): 
                ord("e"): 27, ord("E"): 27, ord("\\"): 92, ord("'"): 39, ord('"'): 34, ord("?"): 63}
 
 
+_MACRO_NAME = re.compile(r"[A-Z]")  # has an upper-case letter: macro-like (DRV_NAME, MYIOC_s_ERR_FMT)
+_HARD_ESC = re.compile(rb"\\(?:[^ntrabfv\\'\"0-7]|[0-7]{1,3}[89]|[4-7][0-7][0-7]|$)")
+
+
 def decode_c_string(tok: bytes) -> bytes | None:
     """The bytes of one narrow C string literal token (quotes included); None for wide literals."""
     if not tok.startswith(b'"'):
@@ -183,6 +189,8 @@ def decode_c_string(tok: bytes) -> bytes | None:
     body = tok[1:-1] if len(tok) >= 2 and tok.endswith(b'"') else tok[1:]
     if b"\\" not in body:
         return body
+    if not _HARD_ESC.search(body):
+        return codecs.escape_decode(body)[0]  # only escapes C and Python read alike
     out = bytearray()
     i, n = 0, len(body)
     while i < n:
@@ -341,7 +349,8 @@ class _HeaderCache:
     def get(self, path: str):
         if path not in self.cache:
             try:
-                data = Path(path).read_bytes()
+                with open(path, "rb") as fh:
+                    data = fh.read()
             except OSError:
                 self.cache[path] = None
                 return None
@@ -420,28 +429,27 @@ class Extractor:
 
     # -- helpers
     def modname(self, rel: str) -> str:
-        d = rel
-        if d not in self._modname:
-            self._modname[d] = kbuild.modname_for(self.root, rel) if (self.root / "Makefile").exists() or \
-                (self.root / Path(rel).parent / "Makefile").exists() else Path(rel).stem.replace("-", "_")
-        return self._modname[d]
+        if rel not in self._modname:
+            self._modname[rel] = kbuild.modname_for(self.root, rel)
+        return self._modname[rel]
 
     def extract_file(self, path: str | os.PathLike, rel: str | None = None, data: bytes | None = None) -> FileResult:
-        path = Path(path)
+        path = str(path)
         if rel is None:
             try:
-                rel = str(path.resolve().relative_to(self.root.resolve()))
+                rel = str(Path(path).resolve().relative_to(self.root.resolve()))
             except ValueError:
-                rel = path.name
+                rel = os.path.basename(path)
         if data is None:
             try:
-                data = path.read_bytes()
+                with open(path, "rb") as fh:
+                    data = fh.read()
             except OSError as e:
-                raise SourceError(f"cannot read: {e.strerror}", file=str(path)) from e
+                raise SourceError(f"cannot read: {e.strerror}", file=path) from e
         tk = self.lexer.run(data)
         res = FileResult(rel, bytes=len(data))
         res.skipped = tk.skipped() if int(tk.stats[2:7].sum()) else {}
-        ctx = _FileContext(self, tk, str(path), rel)
+        ctx = _FileContext(self, tk, path, rel)
         ctx.run(res)
         return res
 
@@ -514,8 +522,14 @@ class _FileContext:
                     best = d
             if best is not None:
                 return None if best.undef else (self.tk, best)
-        # pr_fmt/dev_fmt: only local headers count (linux/printk.h's default is the identity anyway)
-        return self.include_lookup(name, local_only=name in ("pr_fmt", "dev_fmt"))
+        # pr_fmt/dev_fmt: only local headers count (linux/printk.h's default is the identity anyway).
+        # Other names are searched in headers only when they look like macros (some upper case): an
+        # all-lower-case name in a format argument is a variable in all but a handful of files.
+        if name in ("pr_fmt", "dev_fmt"):
+            return self.include_lookup(name, local_only=True)
+        if not _MACRO_NAME.search(name):
+            return None
+        return self.include_lookup(name, local_only=False)
 
     def modname(self) -> str:
         if self._modname is None:
@@ -572,6 +586,25 @@ class _FileContext:
                     prev_end = end[t]
                     t += 1
                     continue
+                if name == "KBUILD_BASENAME":  # -DKBUILD_BASENAME='"file"' ('-' -> '_')
+                    out += kbuild.name_fix(os.path.splitext(os.path.basename(self.rel))[0]).encode()
+                    prev_end = end[t]
+                    t += 1
+                    continue
+                if name == "__FILE__":  # relative to the tree: the kernel builds with -fmacro-prefix-map
+                    out += self.rel.encode()
+                    prev_end = end[t]
+                    t += 1
+                    continue
+                if name in ("__stringify", "__stringify_1") and t + 1 < b and kind[t + 1] == T_PUNCT \
+                        and buf[start[t + 1]] == 40:
+                    close = _match_paren(tk, t + 1, b)
+                    if close < 0:
+                        return None, f"unbalanced {name}("
+                    out += self.stringify(tk, t + 2, close, at_tok)
+                    prev_end = end[close]
+                    t = close + 1
+                    continue
                 if name in ("pr_fmt", "dev_fmt") and t + 1 < b and kind[t + 1] == T_PUNCT and buf[start[t + 1]] == 40:
                     close = _match_paren(tk, t + 1, b)
                     if close < 0:
@@ -600,6 +633,18 @@ class _FileContext:
                 continue
             return None, "non-literal token in format"
         return bytes(out), None
+
+    def stringify(self, tk: Tokens, a: int, b: int, at_tok: int) -> bytes:
+        """``__stringify(x)``: the text of ``x`` after one level of object-like macro expansion."""
+        if b - a == 1 and tk.kind[a] == T_IDENT:
+            got = self.lookup(tk.text(a).decode("latin-1"), at_tok)
+            if got is not None and got[1].params is None:
+                dtk, d = got
+                if d.body[1] > d.body[0]:
+                    return dtk.buf[dtk.start[d.body[0]]:dtk.end[d.body[1] - 1]].tobytes().strip()
+        if b <= a:
+            return b""
+        return b" ".join(tk.buf[tk.start[a]:tk.end[b - 1]].tobytes().split())
 
     def apply_fmt_macro(self, name: str, fmt: bytes, at_tok: int):
         """Expand ``pr_fmt(fmt)``/``dev_fmt(fmt)`` as defined at ``at_tok`` (default: identity)."""

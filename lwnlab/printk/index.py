@@ -323,19 +323,33 @@ class Index:
         return cls.from_text(raw.decode("latin-1"), str(path))
 
 
+def _extract_chunk(args):
+    """Worker: extract a chunk of files (a fresh Extractor per process, header caches and all)."""
+    root, chunk = args
+    from lwnlab.printk.extract import Extractor
+
+    ex = _WORKER.get(root)
+    if ex is None:
+        ex = _WORKER[root] = Extractor(root)
+    return [ex.extract_file(p, rel) for p, rel in chunk]
+
+
+_WORKER: dict = {}
+
+
 def build_index(root: str | Path, subdirs: Iterable[str] = (), *, headers: bool = False, progress: bool | None = None,
-                callback=None) -> Index:
+                callback=None, jobs: int = 1) -> Index:
     """Extract ``root`` (or ``subdirs`` of it) into an :class:`Index`.
 
     ``progress``: show a tqdm bar (default: when stderr is a terminal);
-    ``callback(done, total)`` is called per file (the notebook's progress widget).
+    ``callback(done, total)`` is called per file (the notebook's progress widget);
+    ``jobs``: worker processes (each with its own lexer and header cache).
     """
     import sys
 
     from lwnlab.printk.extract import Extractor, source_files
 
     files = source_files(root, subdirs, headers=headers)
-    ex = Extractor(root)
     bar = None
     if progress is None:
         progress = sys.stderr.isatty()
@@ -343,28 +357,46 @@ def build_index(root: str | Path, subdirs: Iterable[str] = (), *, headers: bool 
         from tqdm import tqdm
 
         bar = tqdm(total=len(files), unit="file", desc="printk index", leave=False)
+
+    def results():
+        if jobs <= 1 or len(files) < 200:
+            ex = Extractor(root)
+            for p, rel in files:
+                yield [ex.extract_file(p, rel)]
+            return
+        import multiprocessing as mp
+
+        # contiguous chunks keep a directory (and the headers it includes) in one process
+        size = max(50, len(files) // (jobs * 16))
+        chunks = [(str(root), files[i:i + size]) for i in range(0, len(files), size)]
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        with ctx.Pool(jobs) as pool:
+            yield from pool.imap(_extract_chunk, chunks)
+
     entries: list[Entry] = []
     nbytes = ncalls = unresolved = 0
     skipped: dict[str, int] = defaultdict(int)
     pr_fmt = 0
-    for i, (p, rel) in enumerate(files):
-        r = ex.extract_file(p, rel)
-        nbytes += r.bytes
-        unresolved += r.unresolved
-        pr_fmt += len(r.pr_fmt_defs)
-        for k, (n, _) in r.skipped.items():
-            skipped[k] += n
-        for c in r.calls:
-            ncalls += 1
-            if c.fmt is None:
-                continue
-            entries.append(Entry(fmt=c.fmt, func=c.func, file=c.file, line=c.line, level=c.level,
-                                 subsys_fmt_prefix=c.subsys_prefix, in_kernel_index=c.in_kernel_index,
-                                 macro=c.macro, module=c.module, reason=c.reason))
+    done = 0
+    for batch in results():
+        for r in batch:
+            nbytes += r.bytes
+            unresolved += r.unresolved
+            pr_fmt += len(r.pr_fmt_defs)
+            for k, (n, _) in r.skipped.items():
+                skipped[k] += n
+            for c in r.calls:
+                ncalls += 1
+                if c.fmt is None:
+                    continue
+                entries.append(Entry(fmt=c.fmt, func=c.func, file=c.file, line=c.line, level=c.level,
+                                     subsys_fmt_prefix=c.subsys_prefix, in_kernel_index=c.in_kernel_index,
+                                     macro=c.macro, module=c.module, reason=c.reason))
+        done += len(batch)
         if bar is not None:
-            bar.update(1)
+            bar.update(len(batch))
         if callback is not None:
-            callback(i + 1, len(files))
+            callback(done, len(files))
     if bar is not None:
         bar.close()
     stats = {"files": len(files), "bytes": nbytes, "calls": ncalls, "resolved": ncalls - unresolved,

@@ -16,6 +16,7 @@ is what an index over all architectures and configs needs.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -60,26 +61,28 @@ def _parse_makefile(path: str) -> dict[str, set[str]]:
     return parent
 
 
+@lru_cache(maxsize=65536)
+def _makefiles(d: str) -> tuple[str, ...]:
+    return tuple(p for p in (os.path.join(d, "Kbuild"), os.path.join(d, "Makefile")) if os.path.isfile(p))
+
+
 def modname_for(tree: str | Path, relpath: str) -> str:
     """KBUILD_MODNAME of the object built from ``relpath`` (a ``.c`` under ``tree``)."""
-    tree = Path(tree)
-    rel = Path(relpath)
-    stem = rel.with_suffix("")
+    tree = str(tree)
+    stem = os.path.splitext(os.path.normpath(relpath))[0]
+    d = os.path.dirname(stem)
     # look in the file's own directory, then in parents (which may name it as sub/file.o)
-    d = rel.parent
     while True:
-        for mk in ("Kbuild", "Makefile"):
-            mf = tree / d / mk
-            if mf.is_file():
-                table = _parse_makefile(str(mf))
-                key = str(stem.relative_to(d)) if str(d) != "." else str(stem)
-                if key in table:
-                    names = _resolve(table, key, 0)
-                    return ":".join(sorted({name_fix(n) for n in names}))
-        if str(d) in (".", ""):
+        for mf in _makefiles(os.path.join(tree, d) if d else tree):
+            table = _parse_makefile(mf)
+            key = os.path.relpath(stem, d) if d else stem
+            if key in table:
+                names = _resolve(table, key, 0)
+                return ":".join(sorted({name_fix(n) for n in names}))
+        if not d:
             break
-        d = d.parent
-    return name_fix(stem.name)
+        d = os.path.dirname(d)
+    return name_fix(os.path.basename(stem))
 
 
 def _resolve(table: dict[str, set[str]], obj: str, depth: int) -> set[str]:

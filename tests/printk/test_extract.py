@@ -176,3 +176,12 @@ def test_extractor_reports_lexer_skips(tree):
     r = Extractor(root).extract_file(root / "bad.c", "bad.c")
     assert len(r.calls) == 1
     assert set(r.skipped) == {"NUL byte", "byte outside the C character set", "unterminated string literal"}
+
+
+def test_builtin_macros_in_formats(tree):
+    root = tree({"Makefile": "obj-y += my-file.o\n", "inc.h": "#define MYIOC_s_ERR_FMT KERN_ERR MYNAM \": %s: \"\n",
+                 "my-file.c": '#include "inc.h"\n#define MYNAM "mpt"\n#define VER 3\n'
+                              'void f(void) {\n\tprintk(MYIOC_s_ERR_FMT "x\\n", n);\n'
+                              '\tpr_info(KBUILD_BASENAME " " __FILE__ " v" __stringify(VER) "\\n");\n}\n'})
+    got = [e.debugfs_line() for e in build_index(root, progress=False)]
+    assert got == ['<3> my-file.c:5 f "mpt: %s: x\\n"', '<6> my-file.c:6 f "my_file my-file.c v3\\n"']

@@ -75,3 +75,11 @@ def test_pci_synthetic_matching(pci):
     same = sum(b >= 0 and m.entries[b].body == m.entries[i].body for i, b in zip(idx, best.tolist()))
     assert (best >= 0).mean() >= 0.99
     assert same / len(idx) >= 0.95
+
+
+def test_parallel_extraction_is_identical(pci):
+    root, ix = pci
+    from lwnlab.printk.index import build_index
+
+    ix2 = build_index(root, ["drivers/pci"], progress=False, jobs=2)
+    assert ix2.entries == ix.entries and ix2.stats == ix.stats
