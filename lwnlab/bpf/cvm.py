@@ -19,6 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:
+    from numba import prange
+except ImportError:  # pragma: no cover - numba-less install: plain Python loops
+    prange = range
+
 from lwnlab._jit import jit
 
 M32 = np.int64(0xFFFFFFFF)
@@ -33,9 +38,54 @@ RET_K, RET_A = 0x06, 0x16
 JA, JEQ_K, JEQ_X, JGT_K, JGT_X, JGE_K, JGE_X, JSET_K, JSET_X = 0x05, 0x15, 0x1D, 0x25, 0x2D, 0x35, 0x3D, 0x45, 0x4D
 
 
+# dense operation numbers of the pre-decoded program (decode() below)
+OP_LDW, OP_JEQ_K, OP_RET_K, OP_JGE_K, OP_JGT_K, OP_JSET_K, OP_AND_K, OP_JA, OP_RET_A = 0, 1, 2, 3, 4, 5, 6, 7, 8
+OP_JEQ_X, OP_JGT_X, OP_JGE_X, OP_JSET_X, OP_LD_IMM, OP_LDX_IMM, OP_LD_MEM, OP_LDX_MEM = 9, 10, 11, 12, 13, 14, 15, 16
+OP_ST, OP_STX, OP_TAX, OP_TXA, OP_ALU_K, OP_ALU_X, OP_BAD = 17, 18, 19, 20, 21, 22, 23
+
+_SIMPLE = {LD_W_ABS: OP_LDW, LDX_W_ABS: OP_LDW, JEQ_K: OP_JEQ_K, RET_K: OP_RET_K, JGE_K: OP_JGE_K,
+           JGT_K: OP_JGT_K, JSET_K: OP_JSET_K, 0x54: OP_AND_K, JA: OP_JA, RET_A: OP_RET_A, JEQ_X: OP_JEQ_X,
+           JGT_X: OP_JGT_X, JGE_X: OP_JGE_X, JSET_X: OP_JSET_X, LD_IMM: OP_LD_IMM, LDX_IMM: OP_LDX_IMM,
+           LD_MEM: OP_LD_MEM, LDX_MEM: OP_LDX_MEM, ST: OP_ST, STX: OP_STX, TAX: OP_TAX, TXA: OP_TXA}
+
+
+def decode(code, jt, jf, k) -> np.ndarray:
+    """Pre-decode a checked classic program to int64[n, 4]: (op, true target, false target, k).
+
+    Jump targets become absolute pcs, ``len`` becomes an immediate 64, ALU ops keep their
+    classic code in the target column.  One row per instruction: one cache line, one switch.
+    """
+    n = len(code)
+    out = np.zeros((n, 4), dtype=np.int64)
+    for i in range(n):
+        c, kk = int(code[i]), int(k[i]) & 0xFFFFFFFF
+        op = _SIMPLE.get(c)
+        t, f = i + 1, i + 1
+        if c in (LD_W_LEN, LDX_W_LEN):
+            op, kk = (OP_LD_IMM if c == LD_W_LEN else OP_LDX_IMM), 64
+        elif op is None:
+            if c & 0x07 == 0x04:
+                op = OP_ALU_X if c & 0x08 else OP_ALU_K
+                t = c & 0xF0
+            else:
+                op = OP_BAD
+        elif op == OP_JA:
+            t = f = i + 1 + kk
+        elif op in (OP_JEQ_K, OP_JGE_K, OP_JGT_K, OP_JSET_K, OP_JEQ_X, OP_JGT_X, OP_JGE_X, OP_JSET_X):
+            t, f = i + 1 + int(jt[i]), i + 1 + int(jf[i])
+        elif op == OP_LDW and (kk >= 64 or kk & 3):
+            op = OP_BAD
+        elif op in (OP_LD_MEM, OP_LDX_MEM, OP_ST, OP_STX) and kk >= 16:
+            op = OP_BAD
+        if op == OP_LDW:
+            kk >>= 2
+        out[i] = (op, t, f, kk)
+    return out
+
+
 @jit(inline="always")
-def _run_one(code, jt, jf, k, start, n, words, row, mem, path, record):
-    """Run the filter at code[start:start+n] on words[row]; return (ret, steps). ret < 0: error."""
+def _run_one(prog, start, n, words, row, mem, path, record):
+    """Run the pre-decoded filter prog[start:start+n] on words[row]; return (ret, steps). ret < 0: error."""
     A = np.int64(0)
     X = np.int64(0)
     pc = np.int64(0)
@@ -44,109 +94,92 @@ def _run_one(code, jt, jf, k, start, n, words, row, mem, path, record):
         if pc < 0 or pc >= n:
             return RUN_ERROR, steps
         i = start + pc
-        c = code[i]
-        kk = k[i]
+        op = prog[i, 0]
+        kk = prog[i, 3]
         if record:
             if steps < path.shape[0]:
                 path[steps] = pc
         steps += 1
-        if c == LD_W_ABS or c == LDX_W_ABS:
-            w = kk >> 2
-            if w >= 16 or (kk & 3) != 0:
-                return RUN_ERROR, steps
-            A = np.int64(words[row, w])
+        if op == OP_LDW:
+            A = np.int64(words[row, kk])
             pc += 1
-        elif c == JEQ_K:
-            pc += 1 + (jt[i] if A == kk else jf[i])
-        elif c == RET_K:
+        elif op == OP_JEQ_K:
+            pc = prog[i, 1] if A == kk else prog[i, 2]
+        elif op == OP_RET_K:
             return kk, steps
-        elif c == JGE_K:
-            pc += 1 + (jt[i] if A >= kk else jf[i])
-        elif c == JGT_K:
-            pc += 1 + (jt[i] if A > kk else jf[i])
-        elif c == JSET_K:
-            pc += 1 + (jt[i] if (A & kk) != 0 else jf[i])
-        elif c == 0x54:  # and k
+        elif op == OP_JGE_K:
+            pc = prog[i, 1] if A >= kk else prog[i, 2]
+        elif op == OP_JGT_K:
+            pc = prog[i, 1] if A > kk else prog[i, 2]
+        elif op == OP_JSET_K:
+            pc = prog[i, 1] if (A & kk) != 0 else prog[i, 2]
+        elif op == OP_AND_K:
             A = A & kk
             pc += 1
-        elif c == JA:
-            pc += 1 + kk
-        elif c == RET_A:
+        elif op == OP_JA:
+            pc = prog[i, 1]
+        elif op == OP_RET_A:
             return A, steps
-        elif c == JEQ_X:
-            pc += 1 + (jt[i] if A == X else jf[i])
-        elif c == JGT_X:
-            pc += 1 + (jt[i] if A > X else jf[i])
-        elif c == JGE_X:
-            pc += 1 + (jt[i] if A >= X else jf[i])
-        elif c == JSET_X:
-            pc += 1 + (jt[i] if (A & X) != 0 else jf[i])
-        elif c == LD_IMM:
+        elif op == OP_JEQ_X:
+            pc = prog[i, 1] if A == X else prog[i, 2]
+        elif op == OP_JGT_X:
+            pc = prog[i, 1] if A > X else prog[i, 2]
+        elif op == OP_JGE_X:
+            pc = prog[i, 1] if A >= X else prog[i, 2]
+        elif op == OP_JSET_X:
+            pc = prog[i, 1] if (A & X) != 0 else prog[i, 2]
+        elif op == OP_LD_IMM:
             A = kk
             pc += 1
-        elif c == LDX_IMM:
+        elif op == OP_LDX_IMM:
             X = kk
             pc += 1
-        elif c == LD_W_LEN:
-            A = np.int64(64)
-            pc += 1
-        elif c == LDX_W_LEN:
-            X = np.int64(64)
-            pc += 1
-        elif c == LD_MEM:
-            if kk >= 16:
-                return RUN_ERROR, steps
+        elif op == OP_LD_MEM:
             A = mem[kk]
             pc += 1
-        elif c == LDX_MEM:
-            if kk >= 16:
-                return RUN_ERROR, steps
+        elif op == OP_LDX_MEM:
             X = mem[kk]
             pc += 1
-        elif c == ST:
-            if kk >= 16:
-                return RUN_ERROR, steps
+        elif op == OP_ST:
             mem[kk] = A
             pc += 1
-        elif c == STX:
-            if kk >= 16:
-                return RUN_ERROR, steps
+        elif op == OP_STX:
             mem[kk] = X
             pc += 1
-        elif c == TAX:
+        elif op == OP_TAX:
             X = A
             pc += 1
-        elif c == TXA:
+        elif op == OP_TXA:
             A = X
             pc += 1
-        elif (c & 0x07) == 0x04:  # ALU
-            op = c & 0xF0
-            b = X if (c & 0x08) else kk
-            if op == 0x00:
+        elif op == OP_ALU_K or op == OP_ALU_X:
+            aop = prog[i, 1]
+            b = X if op == OP_ALU_X else kk
+            if aop == 0x00:
                 A = (A + b) & M32
-            elif op == 0x10:
+            elif aop == 0x10:
                 A = (A - b) & M32
-            elif op == 0x20:
+            elif aop == 0x20:
                 A = np.int64((np.uint64(A) * np.uint64(b)) & np.uint64(0xFFFFFFFF))
-            elif op == 0x30:
+            elif aop == 0x30:
                 if b == 0:
                     return np.int64(0), steps
                 A = A // b
-            elif op == 0x90:
+            elif aop == 0x90:
                 if b == 0:
                     return np.int64(0), steps
                 A = A % b
-            elif op == 0x40:
+            elif aop == 0x40:
                 A = A | b
-            elif op == 0x50:
+            elif aop == 0x50:
                 A = A & b
-            elif op == 0xA0:
+            elif aop == 0xA0:
                 A = A ^ b
-            elif op == 0x60:
+            elif aop == 0x60:
                 A = (A << (b & 31)) & M32
-            elif op == 0x70:
+            elif aop == 0x70:
                 A = A >> (b & 31)
-            elif op == 0x80:
+            elif aop == 0x80:
                 A = (-A) & M32
             else:
                 return RUN_ERROR, steps
@@ -155,70 +188,75 @@ def _run_one(code, jt, jf, k, start, n, words, row, mem, path, record):
             return RUN_ERROR, steps
 
 
+def _warm_prog():
+    return decode(np.array([0x20, 0x06]), np.zeros(2, np.int64), np.zeros(2, np.int64),
+                  np.array([0, 0x7FFF0000]))
+
+
 def _warm_stack():
-    code = np.array([0x20, 0x06], dtype=np.int64)
-    z = np.zeros(2, dtype=np.int64)
-    k = np.array([0, 0x7FFF0000], dtype=np.int64)
     starts = np.array([0], dtype=np.int64)
     lens = np.array([2], dtype=np.int64)
     words = np.zeros((1, 16), dtype=np.uint32)
     cached = np.zeros(1, dtype=np.uint8)
-    return (code, z, z.copy(), k, starts, lens, words, cached, np.zeros(1, np.int64), np.zeros(1, np.int64),
+    return (_warm_prog(), starts, lens, words, cached, np.zeros(1, np.int64), np.zeros(1, np.int64),
             np.zeros(1, np.int64))
 
 
-@jit(warmup=_warm_stack)
-def run_stack(code, jt, jf, k, starts, lens, words, cached, out_ret, out_filter, out_steps):
+@jit(warmup=_warm_stack, parallel=True)
+def run_stack(prog, starts, lens, words, cached, out_ret, out_filter, out_steps):
     """Run a stack of filters (oldest first in starts/lens) over every row of words.
 
     For each syscall: if ``cached[row]`` it is allowed without running anything
     (the action cache); otherwise run the filters newest to oldest and keep a
     result only when its signed action is strictly lower (``seccomp_run_filters``).
     Writes the 32-bit result, the deciding filter (-1 = none beat ALLOW, -2 =
-    cache hit, -3 = error) and the number of instructions executed.
+    cache hit, -3 = error) and the number of instructions executed.  Rows are
+    split into chunks that run on numba's threads (each with its own M[]).
     """
-    mem = np.zeros(16, dtype=np.int64)
-    path = np.zeros(1, dtype=np.int64)
+    nrows = words.shape[0]
     nf = starts.shape[0]
-    for row in range(words.shape[0]):
-        if cached[row]:
-            out_ret[row] = 0x7FFF0000
-            out_filter[row] = -2
-            out_steps[row] = 0
-            continue
-        ret = np.int64(0x7FFF0000)
-        match = np.int64(-1)
-        total = np.int64(0)
-        for f in range(nf - 1, -1, -1):
-            r, s = _run_one(code, jt, jf, k, starts[f], lens[f], words, row, mem, path, False)
-            total += s
-            if r < 0:
-                match = np.int64(-3)
-                ret = np.int64(0)
-                break
-            cur = r & 0xFFFF0000
-            if cur >= 0x80000000:
-                cur -= 0x100000000
-            best = ret & 0xFFFF0000
-            if best >= 0x80000000:
-                best -= 0x100000000
-            if cur < best:
-                ret = r
-                match = np.int64(f)
-        out_ret[row] = ret
-        out_filter[row] = match
-        out_steps[row] = total
+    nchunks = min(nrows, 64)
+    for c in prange(nchunks):
+        mem = np.zeros(16, dtype=np.int64)
+        path = np.zeros(1, dtype=np.int64)
+        lo = c * nrows // nchunks
+        hi = (c + 1) * nrows // nchunks
+        for row in range(lo, hi):
+            if cached[row]:
+                out_ret[row] = 0x7FFF0000
+                out_filter[row] = -2
+                out_steps[row] = 0
+                continue
+            ret = np.int64(0x7FFF0000)
+            match = np.int64(-1)
+            total = np.int64(0)
+            for f in range(nf - 1, -1, -1):
+                r, s = _run_one(prog, starts[f], lens[f], words, row, mem, path, False)
+                total += s
+                if r < 0:
+                    match = np.int64(-3)
+                    ret = np.int64(0)
+                    break
+                cur = r & 0xFFFF0000
+                if cur >= 0x80000000:
+                    cur -= 0x100000000
+                best = ret & 0xFFFF0000
+                if best >= 0x80000000:
+                    best -= 0x100000000
+                if cur < best:
+                    ret = r
+                    match = np.int64(f)
+            out_ret[row] = ret
+            out_filter[row] = match
+            out_steps[row] = total
 
 
 def _warm_path():
-    code = np.array([0x20, 0x06], dtype=np.int64)
-    z = np.zeros(2, dtype=np.int64)
-    k = np.array([0, 0x7FFF0000], dtype=np.int64)
-    return code, z, z.copy(), k, np.zeros((1, 16), dtype=np.uint32), np.zeros(4097, dtype=np.int64)
+    return _warm_prog(), np.zeros((1, 16), dtype=np.uint32), np.zeros(4097, dtype=np.int64)
 
 
 @jit(warmup=_warm_path)
-def run_path(code, jt, jf, k, words, path):
-    """Run one filter on words[0] recording the pcs visited; return (ret, steps)."""
+def run_path(prog, words, path):
+    """Run one pre-decoded filter on words[0] recording the pcs visited; return (ret, steps)."""
     mem = np.zeros(16, dtype=np.int64)
-    return _run_one(code, jt, jf, k, np.int64(0), np.int64(code.shape[0]), words, np.int64(0), mem, path, True)
+    return _run_one(prog, np.int64(0), np.int64(prog.shape[0]), words, np.int64(0), mem, path, True)

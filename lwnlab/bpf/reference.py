@@ -194,3 +194,65 @@ def run(insns: list[Insn], mem: bytes = b"", *, budget: int = 1_000_000, mem_bas
             pc += 2
         else:
             raise RefFault("opcode", pc)
+
+
+def run_classic(prog, words) -> tuple[int, int]:
+    """Pure-Python classic BPF (a seccomp-checked program) on one row of seccomp_data words.
+
+    Returns (ret, instructions executed); the baseline the benchmark compares the numba engine with.
+    """
+    A = X = 0
+    mem = [0] * 16
+    pc = steps = 0
+    while True:
+        x = prog[pc]
+        c, k = x.code, x.k
+        steps += 1
+        if c in (0x20, 0x21):
+            A = int(words[k >> 2])
+            pc += 1
+        elif c == 0x06:
+            return k, steps
+        elif c == 0x16:
+            return A, steps
+        elif c & 7 == 5:
+            op = c & 0xF0
+            if op == 0:
+                pc += 1 + k
+                continue
+            b = X if c & 8 else k
+            t = {0x10: A == b, 0x20: A > b, 0x30: A >= b, 0x40: (A & b) != 0}[op]
+            pc += 1 + (x.jt if t else x.jf)
+        elif c & 7 == 4:
+            op = c & 0xF0
+            b = X if c & 8 else k
+            if op in (0x30, 0x90) and b == 0:
+                return 0, steps
+            A = {0x00: lambda: A + b, 0x10: lambda: A - b, 0x20: lambda: A * b, 0x30: lambda: A // b,
+                 0x90: lambda: A % b, 0x40: lambda: A | b, 0x50: lambda: A & b, 0xA0: lambda: A ^ b,
+                 0x60: lambda: A << (b & 31), 0x70: lambda: A >> (b & 31), 0x80: lambda: -A}[op]() & M32
+            pc += 1
+        elif c == 0x00:
+            A, pc = k, pc + 1
+        elif c == 0x01:
+            X, pc = k, pc + 1
+        elif c in (0x80, 0x81):
+            if c == 0x80:
+                A = 64
+            else:
+                X = 64
+            pc += 1
+        elif c == 0x60:
+            A, pc = mem[k], pc + 1
+        elif c == 0x61:
+            X, pc = mem[k], pc + 1
+        elif c == 0x02:
+            mem[k], pc = A, pc + 1
+        elif c == 0x03:
+            mem[k], pc = X, pc + 1
+        elif c == 0x07:
+            X, pc = A, pc + 1
+        elif c == 0x87:
+            A, pc = X, pc + 1
+        else:
+            raise RefFault("opcode", pc)

@@ -71,7 +71,7 @@ class Filter:
     def arrays(self):
         cached = self.__dict__.get("_arrays")
         if cached is None:
-            cached = classic.to_arrays(list(self.checked))
+            cached = cvm.decode(*classic.to_arrays(list(self.checked)))
             object.__setattr__(self, "_arrays", cached)
         return cached
 
@@ -88,9 +88,8 @@ class Filter:
         return ret
 
     def run_with_path(self, d: SeccompData) -> tuple[int, list[int]]:
-        code, jt, jf, k = self.arrays
         path = np.zeros(len(self.insns) + 1, dtype=np.int64)
-        ret, steps = cvm.run_path(code, jt, jf, k, d.words().reshape(1, 16), path)
+        ret, steps = cvm.run_path(self.arrays, d.words().reshape(1, 16), path)
         if ret < 0:
             raise ExecutionError("the filter ran off its end or hit an invalid instruction", pc=int(path[steps - 1]))
         return int(ret), [int(p) for p in path[:steps]]
@@ -241,13 +240,10 @@ class Stack:
         cached = self.__dict__.get("_arrays")
         if cached is None:
             parts = [f.arrays for f in self.filters]
-            code = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-            jt = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
-            jf = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
-            k = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, np.int64)
+            prog = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
             lens = np.array([len(f) for f in self.filters], dtype=np.int64)
             starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64) if len(lens) else lens
-            cached = (code, jt, jf, k, starts, lens)
+            cached = (prog, starts, lens)
             self.__dict__["_arrays"] = cached
         return cached
 
@@ -265,8 +261,8 @@ class Stack:
         ret = np.zeros(n, dtype=np.int64)
         who = np.zeros(n, dtype=np.int64)
         steps = np.zeros(n, dtype=np.int64)
-        code, jt, jf, k, starts, lens = self.arrays
-        cvm.run_stack(code, jt, jf, k, starts, lens, words, cached, ret, who, steps)
+        prog, starts, lens = self.arrays
+        cvm.run_stack(prog, starts, lens, words, cached, ret, who, steps)
         if (who == -3).any():
             row = int(np.where(who == -3)[0][0])
             raise ExecutionError(f"a filter faulted on syscall row {row} (this is a bug: checked filters cannot)")

@@ -104,7 +104,7 @@ def _run_both(prog, d: SeccompData):
     checked = classic.validate_seccomp(prog)
     code, jt, jf, k = classic.to_arrays(checked)
     path = np.zeros(len(prog) + 1, dtype=np.int64)
-    ret, steps = cvm.run_path(code, jt, jf, k, d.words().reshape(1, 16), path)
+    ret, steps = cvm.run_path(cvm.decode(code, jt, jf, k), d.words().reshape(1, 16), path)
     ebpf, _ = classic.convert(checked)
     ctx = np.frombuffer(words_to_ctx_bytes(d.words()), dtype=np.uint8).copy()
     res = vm.Machine(program.to_array(ebpf)).run([vm.Region("ctx", vm.MEM_BASE, ctx, writable=False)],
