@@ -51,12 +51,12 @@ def ladder() -> SimConfig:
 
 
 def phase() -> SimConfig:
-    """Experiment 4: a hot set that moves every 30 s; the rate limit decides how fast DRAM follows."""
+    """Experiment 4: a hot set that moves every 40 s; the rate limit decides how fast DRAM follows."""
     return SimConfig(
         nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="pmem")),
-        cgroups=(CgroupSpec(pages=64 * 1024, pattern="hotset", shape=0.15, hot_share=0.9, phase_ms=30_000,
+        cgroups=(CgroupSpec(pages=64 * 1024, pattern="hotset", shape=0.15, hot_share=0.9, phase_ms=40_000,
                             phase_shift=0.5, read_ratio=0.8),),
-        policy=Policy(**TIERING, promote_rate_limit_mbps=16), seconds=90, accesses_per_sec=250_000)
+        policy=Policy(**TIERING, promote_rate_limit_mbps=16), seconds=80, accesses_per_sec=250_000)
 
 
 def softlimit() -> SimConfig:
@@ -86,7 +86,7 @@ PRESETS: dict[str, tuple[str, Callable[[], SimConfig]]] = {
     "hotness": ("experiment 1: promotion probability vs access rate (1 - e^-lambda*th)", hotness),
     "ladder": ("experiment 2: Huang Ying's pmbench ladder (Gaussian, 80:20, DRAM:PMEM 1:4)", ladder),
     "tpp": ("experiment 3: TPP's 1:4 CXL case, Zipf 0.99", tpp),
-    "phase": ("experiment 4: rate limit across a hot-set phase change every 30 s", phase),
+    "phase": ("experiment 4: rate limit across a hot-set phase change every 40 s", phase),
     "softlimit": ("experiment 5: two cgroups, the RFC's toptier soft limit", softlimit),
 }
 

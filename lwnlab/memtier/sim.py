@@ -73,8 +73,8 @@ SERIES_NAMES = ("accesses", "fast_hits", "reads", "writes", "hint_faults", "late
 N_FREE, N_READ, N_WRITE, N_THRESH, N_KSWAPD_MS = range(5)
 NNS = 5
 # per cgroup per second
-C_ACC, C_FAST, C_TOPTIER, C_HINT, C_LATTEST, C_CAND, C_PROMO, C_DEMOTE, C_SWAPIN = range(9)
-NCS = 9
+C_ACC, C_FAST, C_TOPTIER, C_HINT, C_LATTEST, C_CAND, C_PROMO, C_DEMOTE, C_SWAPIN, C_ARMED = range(10)
+NCS = 10
 
 # kernel state per node (returned for tests): nbp_* fields of pglist_data
 K_RL_START, K_RL_NR_CAND, K_TH_START, K_TH_NR_CAND, K_THRESHOLD, K_CANDIDATE = range(6)
@@ -262,8 +262,10 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
             for c in range(ncg):
                 if t >= next_scan[c]:
                     next_scan[c] += scan_period
-                    series[sec, S_ARMED] += _scan_window(c, now, cg_i, node_i, page_node, flags, stamp, scan_off,
-                                                         scan_pages, tmask, mode)
+                    armed = _scan_window(c, now, cg_i, node_i, page_node, flags, stamp, scan_off, scan_pages,
+                                         tmask, mode)
+                    series[sec, S_ARMED] += armed
+                    cg_series[sec, c, C_ARMED] += armed
         # ---- this millisecond's accesses
         fill_accesses(cg_i, cg_f, scanpos, rng, t, cbuf, pbuf, wbuf, tmp)
         for k in range(apms):
@@ -436,7 +438,8 @@ def _fault_in(p, c, sec, count, node_i, zl, dem, dem_n, lower, lower_n, cg_i, pa
         for prio in range(4):
             for k in range(nn):
                 m = zl[cpu, k]
-                got = _shrink_node(m, -1, 32, (32 * 8) << (2 * prio), True, node_i, dem, dem_n, lower, lower_n,
+                resident = node_i[m, NI_PAGES] - free[m]
+                got = _shrink_node(m, -1, 32, min((32 * 8) << (2 * prio), resident), True, node_i, dem, dem_n, lower, lower_n,
                                    page_node, flags, stamp, prv, nxt, lh, lt, lc, free, awake, rr, toptier_use, rng,
                                    series, cg_series, sec, tmask, mode, demotion, swap, ncg, False)
                 if got > 0:
