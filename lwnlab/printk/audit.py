@@ -12,7 +12,7 @@ For every rule the verdict is one of:
     message: fragile, it depends on run-time arguments;
 ``stale``
     no message of this kernel can match, or only a free-text conversion of a
-    format sharing none of the rule's words could (which any message with a
+    format sharing fewer than half of the rule's words could (which any message with a
     ``%s`` could: no evidence at all).  Families outside the kernel's index
     are kept in lwnlab's index with ``in_kernel_index=False`` and count.
 
@@ -230,6 +230,7 @@ def _required(items) -> list[str]:
 
 
 _WORD = re.compile(r"[A-Za-z0-9_]{3,}")
+_HEXISH = re.compile(r"[0-9a-fA-Fx]+")
 
 
 def _avoid_class(ch: str, icase: bool) -> str:
@@ -269,7 +270,7 @@ class Verdict:
 class Auditor:
     """An index prepared for auditing many rules: unique formats, fixed texts, cached automata."""
 
-    def __init__(self, index: Index | list[Entry], max_anchored: int = 300, max_wild: int = 40, max_list: int = 20):
+    def __init__(self, index: Index | list[Entry], max_anchored: int = 60, max_wild: int = 20, max_list: int = 20):
         entries = list(index.entries if isinstance(index, Index) else index)
         by_body: dict[bytes, list[Entry]] = {}
         for e in entries:
@@ -288,6 +289,7 @@ class Auditor:
             self._offs.append(o)
             o += len(x) + 1
         self.free = [i for i, f in enumerate(self.formats) if f.has_free]
+        self.texty = [f.can_print_words for f in self.formats]
         self._fsm: dict[int, object] = {}
         self.max_anchored = max_anchored
         self.max_wild = max_wild
@@ -337,22 +339,33 @@ class Auditor:
         def overlap(i):
             return sum(len(w) for w in words if w in texts[i])
 
-        # the key: the longest required word some format's fixed text contains
+        # the key: the rarest required word that some format's fixed text contains (ties: the longer)
         key, cands = "", []
+        best = None
         for w in words:
-            cands = self._containing(w.lower() if cr.ignorecase else w, cr.ignorecase)
-            if cands:
-                key = w
-                break
+            c = self._containing(w.lower() if cr.ignorecase else w, cr.ignorecase)
+            if c and (best is None or (len(c), -len(w)) < (len(best[1]), -len(best[0]))):
+                best = (w, c)
+        if best is not None:
+            key, cands = best
+        # exact necessary condition: a word that is not in the fixed text must come from a conversion
+        # that can print letters (%s, %pS, %pe...), unless it is all hex digits
+        texty = self.texty
+        need = [w for w in words if not _HEXISH.fullmatch(w)]
+        cands = [i for i in cands if all(w in texts[i] for w in need) or texty[i]]
         matched: list[int] = []
         if key:
             avoid = key[0]
             cands.sort(key=lambda i: (-overlap(i), -self.formats[i].literal_chars))
+            top = None
             for i in cands[: self.max_anchored]:
+                if top is not None and overlap(i) < top:
+                    break  # found one: only formats as specific as it are worth listing
                 checked += 1
                 # free-text conversions may not supply the key here: its first letter is kept out of them
                 if not rfsm.intersection(self.fsm(i, avoid, cr.ignorecase)).empty():
                     matched.append(i)
+                    top = overlap(i) if top is None else top
                     if len(matched) >= self.max_list:
                         break
         if matched:
@@ -361,7 +374,9 @@ class Auditor:
         else:
             # a format counts only if its fixed text shares one of the rule's words: a rule that an
             # arbitrary %s alone could satisfy would "match" every message with a %s, i.e. tell nothing
-            pool = [i for i in self.free if overlap(i) > 0] if words else self.free
+            # (at least half of the rule's words: "frobnicated widget quux" is not made live by "widget")
+            need_n = (len(words) + 1) // 2
+            pool = [i for i in self.free if sum(w in texts[i] for w in words) >= need_n] if words else self.free
             wild = sorted(pool, key=lambda i: (-overlap(i), -self.formats[i].literal_chars))
             found = []
             for i in wild[: self.max_wild]:

@@ -201,6 +201,15 @@ class Format:
         return [p for p in self.parts if isinstance(p, Conv)]
 
     @property
+    def can_print_words(self) -> bool:
+        """True when some conversion can print letters beyond hex digits (%s, %c, %pS, %pe, %p...)."""
+        for op in self.program():
+            if op[0] == OP_ANY or (op[0] == OP_RUN and op[1] in ("nonspace", "any", "ptr", "errname", "flags",
+                                                                 "resource", "time")):
+                return True
+        return False
+
+    @property
     def has_free(self) -> bool:
         return any(c.free for c in self.convs)
 
