@@ -128,7 +128,7 @@ LADDER_STEPS = (
 )
 
 
-def promotion_ladder(cfg=None, *, rate_limit_mbps: int = 2, warmup_s: int = 60, plot: bool = True) -> Experiment:
+def promotion_ladder(cfg=None, *, rate_limit_mbps: int = 1, warmup_s: int = 60, plot: bool = True) -> Experiment:
     """Run the ladder; score = modelled accesses/s, promotion = MB/s, both averaged after ``warmup_s``."""
     cfg = cfg or presets.ladder()
     warmup_s = min(warmup_s, max(cfg.seconds - 1, 0))

@@ -45,9 +45,9 @@ def hotness() -> SimConfig:
 def ladder() -> SimConfig:
     """Experiment 2 (Huang Ying's pmbench ladder): Gaussian, 80:20 read:write, DRAM : slow = 1 : 4."""
     return SimConfig(
-        nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="pmem")),
-        cgroups=(CgroupSpec(pages=72 * 1024, pattern="gaussian", shape=0.04, read_ratio=0.8),),
-        policy=Policy(**TIERING), seconds=240, accesses_per_sec=250_000)
+        nodes=(NodeSpec(pages=1 << 13, kind="dram"), NodeSpec(pages=1 << 15, kind="pmem")),
+        cgroups=(CgroupSpec(pages=36 * 1024, pattern="gaussian", shape=0.04, read_ratio=0.8),),
+        policy=Policy(**TIERING), seconds=240, accesses_per_sec=125_000)
 
 
 def phase() -> SimConfig:
