@@ -384,3 +384,87 @@ def make_policy_view() -> PolicyView:
         f"{steps['tree'].mean():.1f} (max {steps['tree'].max()}) over nr 0..459")
     view.redraw()
     return PolicyView(lin, tree, view, ax, [l1, l2], summary, W.VBox([summary, view.widget]), steps)
+
+
+# --------------------------------------------------------------------------- small tables for the notebook
+
+
+def data_table(d) -> W.HTML:
+    """struct seccomp_data of one syscall: fields, and the 16 words a classic ``ld [k]`` reads."""
+    from lwnlab.seccomp.data import describe_offset
+    from lwnlab.seccomp.syscalls import arch_by_audit, syscall_name
+
+    arches = arch_by_audit(d.arch)
+    name = next((syscall_name(a, d.nr_signed) for a in arches if syscall_name(a, d.nr_signed)), None)
+    head = (f"<b>{html.escape(name or str(d.nr_signed))}</b> on "
+            f"{html.escape('/'.join(a.name for a in arches) or hex(d.arch))} "
+            f"({'big' if d.big_endian else 'little'}-endian): nr={d.nr_signed}, arch={d.arch:#010x}, "
+            f"ip={d.instruction_pointer:#x}, args=[{', '.join(hex(a) for a in d.args)}]")
+    w = d.words()
+    cells = "".join(f"<td style='padding:0 6px'>[{4 * i}]<br><code>{int(v):#010x}</code><br>"
+                    f"<small>{html.escape(describe_offset(4 * i, d.big_endian))}</small></td>" for i, v in enumerate(w))
+    return W.HTML(f"{head}<table style='font-size:11px;text-align:center'><tr>{cells}</tr></table>")
+
+
+def rejection_table(examples: dict) -> W.HTML:
+    """{label: filter text} -> what the kernel's checks say about each (accepted, or the check and pc)."""
+    from lwnlab.bpf import classic
+    from lwnlab.bpf.classic_asm import assemble
+
+    rows = []
+    for label, text in examples.items():
+        try:
+            prog = assemble(text)
+            checked = classic.validate_seccomp(prog)
+            verdict = f"accepted ({classic.converted_length(checked)} eBPF instructions after conversion)"
+        except classic.ClassicRejected as e:
+            verdict = f"EINVAL at pc {e.pc}: {e.detail} <i>[{e.stage}: {e.reason}]</i>" if e.pc is not None else \
+                f"EINVAL: {e.detail} <i>[{e.stage}: {e.reason}]</i>"
+        except LwnlabError as e:
+            verdict = f"does not assemble: {html.escape(e.describe())}"
+        rows.append(f"<tr><td><code>{html.escape(label)}</code></td><td>{verdict}</td></tr>")
+    return W.HTML("<table>" + "".join(rows) + "</table>")
+
+
+def _kind_text(k: dict) -> str:
+    kind = k["kind"]
+    if kind == "errno":
+        return f"fails with errno {k['errno']}"
+    if kind == "trap":
+        return f"SIGSYS trap, si_errno {k['si_errno']}"
+    if kind == "killed":
+        return "killed by SIGSYS"
+    if kind == "returned0":
+        return "returns 0 without running"
+    return "runs"
+
+
+def kernel_comparison(text: str, calls: list) -> W.HTML:
+    """lwnlab's prediction and the live kernel's behaviour side by side (x86_64, harmless syscalls)."""
+    from lwnlab.seccomp import kernel
+    from lwnlab.seccomp.data import SeccompData
+    from lwnlab.seccomp.filter import Filter, Stack
+
+    f = Filter.from_asm(text)
+    ok, why = kernel.available()
+    import platform
+
+    if platform.machine() != "x86_64":
+        ok, why = False, f"this machine is {platform.machine()}, the oracle makes x86_64 syscalls"
+    rows = []
+    for nr, args in calls:
+        d = SeccompData(nr & 0xFFFFFFFF, 0xC000003E, kernel.syscall_ip() if ok else 0, tuple(args))
+        dec = Stack([f]).decide(d)
+        mine = kernel.normalise_expected(kernel.expected_outcome(dec.ret, nr), nr)
+        if ok:
+            out = kernel.run_seccomp([f.to_bytes()], nr, args)
+            theirs = kernel.observed_kind(out, nr)
+            agree = "&#10004;" if theirs == mine else "&#10008; DISAGREE"
+            k = f"{html.escape(out.summary())}"
+        else:
+            agree, k = "", f"<i>unavailable: {html.escape(why)}</i>"
+        name = kernel.safe_syscalls().get(nr, str(nr))
+        rows.append(f"<tr><td>{html.escape(name)} ({nr})</td><td>{html.escape(dec.effect.action)}"
+                    f"({dec.data}) &rarr; {html.escape(_kind_text(mine))}</td><td>{k}</td><td>{agree}</td></tr>")
+    return W.HTML("<table><tr><th>syscall</th><th>lwnlab predicts</th><th>the kernel did</th><th></th></tr>"
+                  + "".join(rows) + "</table>")

@@ -124,3 +124,15 @@ def test_exercise_3():
     assert not X.check_precedence("ALLOW", -1)
     assert not X.check_precedence("LOG", 0)
     assert not X.check_precedence("BOGUS", 0)
+
+
+def test_notebook_tables():
+    from lwnlab.seccomp.data import SeccompData
+
+    h = Wd.data_table(SeccompData.make("s390x", "openat", [1, 2, 3])).value
+    assert "big-endian" in h and "args[0].hi" in h and "0x80000016" in h
+    t = Wd.rejection_table({"a": "ld [2]\nret ALLOW", "b": "ld nr\nret a", "c": "frob"}).value
+    assert "EINVAL at pc 0" in t and "accepted" in t and "does not assemble" in t
+    k = Wd.kernel_comparison("ld nr\njeq #getpid, 0, 1\nret ERRNO(5000)\nret ALLOW", [(39, [0] * 6)]).value
+    assert "fails with errno 4095" in k
+    assert "DISAGREE" not in k
