@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     i.add_argument("--only-kernel-index", action="store_true",
                    help="only entries the kernel itself would index (drop netdev_*, dev_err_probe, WARN, debug...)")
     i.add_argument("--headers", action="store_true", help="also index .h files")
+    i.add_argument("--split", metavar="DIR",
+                   help="write one debugfs-style file per module (KBUILD_MODNAME) into DIR, like printk/index/<module>")
     i.add_argument("--stats", action="store_true", help="print extraction statistics on stderr")
     i.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help="worker processes (default: the number of CPUs, at most 4)")
@@ -95,6 +97,16 @@ def _index(args) -> int:
     ix = build_index(args.src, args.subdir, headers=args.headers, jobs=jobs)
     if args.stats:
         print(" ".join(f"{k}={v}" for k, v in ix.stats.items()), file=sys.stderr)
+    if args.split:
+        out = Path(args.split)
+        out.mkdir(parents=True, exist_ok=True)
+        groups = ix.by_module()
+        for mod, sub in groups.items():
+            safe = mod.replace("/", "_").replace(":", "+") or "vmlinux"
+            sub.write(out / (safe + (".json" if args.json else "")), json_format=args.json,
+                      only_kernel_index=args.only_kernel_index)
+        print(f"lwnlab: {len(ix)} entries in {len(groups)} module files under {out}", file=sys.stderr)
+        return EXIT_OK
     if args.json:
         import json
 
@@ -123,7 +135,14 @@ def _match(args) -> int:
 
     ix = Index.load(args.index)
     lines = _read_lines(args.logfile)
-    m = Matcher.from_index(ix)
+    formats = None
+    if sys.stderr.isatty() and len(ix) > 20000:
+        from tqdm import tqdm
+
+        from lwnlab.printk import fmt as F
+
+        formats = [F.parse(e.body) for e in tqdm(ix.entries, unit="fmt", desc="compiling formats", leave=False)]
+    m = Matcher(list(ix.entries), formats)
     res = m.match(lines, join_cont=not args.no_cont)
     if args.json:
         print_json({"matched": sum(r.matched for r in res), "lines": len(res), "results": [r.to_json() for r in res]})

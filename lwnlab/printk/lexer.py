@@ -49,11 +49,13 @@ def _char_classes() -> np.ndarray:
         cls[c] = 2
     for c in b"()[]{},;=#":
         cls[c] = 3
+    for c in b"+-*&|<>!~?:^%@`":  # operators that start nothing else ('/', '.', quotes and '\\' do)
+        cls[c] = 4
     return cls
 
 
 #: byte classes the lexer takes as an argument: 1 identifier character, 2 horizontal space,
-#: 3 punctuation that makes a token (other operators are not tokens: the gaps between tokens keep them)
+#: 3 punctuation that makes a token, 4 operators that make none (the gaps between tokens keep them)
 CHAR_CLASS = _char_classes()
 
 
@@ -147,6 +149,20 @@ def lex(buf, cls, kind, start, end, line, stats, first):
             line[nt] = tok_line
             nt += 1
             i = j
+            continue
+        # ---- the frequent one-byte cases first
+        if cc == 3 and c != 35:  # structural punctuation other than '#'
+            bol = False
+            kind[nt] = 4
+            start[nt] = i
+            end[nt] = i + 1
+            line[nt] = ln
+            nt += 1
+            i += 1
+            continue
+        if cc == 4:  # an operator character: no token
+            bol = False
+            i += 1
             continue
         # ---- newlines and line splices
         if c == 10:  # '\n'

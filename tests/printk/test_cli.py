@@ -80,3 +80,13 @@ def test_bad_input_is_a_clean_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as ei:
         main(["printk", "fetch", "--version", "5.10"])
     assert ei.value.code == 2
+
+
+def test_index_split_by_module(tmp_path, capsys):
+    out = tmp_path / "index"
+    assert main(["printk", "index", str(SAMPLE / "v1"), "--split", str(out), "-j", "1"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["fan_ctl", "firewatch", "heat"]
+    text = (out / "heat").read_text().splitlines()
+    assert text[0].startswith("# <level/flags>") and all("kernel/heat.c" in x for x in text[1:])
+    assert main(["printk", "index", str(SAMPLE / "v1"), "-j", "0"]) == 2
