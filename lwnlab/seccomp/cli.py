@@ -42,6 +42,15 @@ def register(subparsers) -> None:
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=_cmd_check)
 
+    dm = sub.add_parser("dump", help="read the filters installed in a running process (ptrace, root)",
+                        description="Read the classic filters installed in process PID with "
+                        "PTRACE_SECCOMP_GET_FILTER (needs CAP_SYS_ADMIN; the process is stopped briefly), oldest "
+                        "first. Prints their disassembly, or writes PID-N.bpf files with -o DIR.")
+    dm.add_argument("pid", type=int, metavar="PID")
+    dm.add_argument("-o", "--output", metavar="DIR", help="write each filter to DIR/PID-N.bpf")
+    dm.add_argument("--json", action="store_true", help="machine-readable output")
+    dm.set_defaults(func=_cmd_dump)
+
     r = sub.add_parser("run", help="the decision of stacked filters for a syscall or a trace",
                        description="Run one syscall (or a trace) through the stacked filters (later files are "
                        "newer): the lowest action wins, ties go to the newest filter. JSON fields: action, data, "
@@ -162,6 +171,38 @@ def _cmd_check(args) -> int:
         print("kernel: " + (k.get("unavailable") and f"unavailable ({k['unavailable']})" or
                             ("accepted" if k["accepted"] else f"refused (errno {k['errno']})")))
     return EXIT_OK if verdict["accepted"] else EXIT_NEGATIVE
+
+
+def _cmd_dump(args) -> int:
+    import os
+
+    from lwnlab.bpf import classic
+    from lwnlab.bpf.classic_asm import disassemble
+    from lwnlab.seccomp import kernel
+
+    raws = kernel.dump_filters(args.pid)
+    paths = []
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+        for i, raw in enumerate(raws):
+            p = os.path.join(args.output, f"{args.pid}-{i}.bpf")
+            with open(p, "wb") as f:
+                f.write(raw)
+            paths.append(p)
+    if args.json:
+        print_json({"pid": args.pid, "filters": [{"index": i, "instructions": len(r) // 8, "hex": r.hex(),
+                                                   **({"file": paths[i]} if paths else {})}
+                                                  for i, r in enumerate(raws)]})
+    elif not args.output:
+        for i, raw in enumerate(raws):
+            print(f"; filter {i} of {len(raws)} ({len(raw) // 8} instructions, oldest first)")
+            sys.stdout.write(disassemble(classic.decode(raw, big_endian=False)))
+    else:
+        for p in paths:
+            print(p)
+    if not raws:
+        print(f"pid {args.pid} has no seccomp filter", file=sys.stderr)
+    return EXIT_OK
 
 
 def _int(text: str, what: str) -> int:

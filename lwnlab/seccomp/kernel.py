@@ -321,3 +321,40 @@ def run_ebpf(prog: bytes, *, data: bytes = bytes(64), log_size: int = 1 << 16) -
         return BpfRun(True, retval)
     finally:
         os.close(fd)
+
+
+# --------------------------------------------------------------------------- reading filters back
+
+PTRACE_ATTACH, PTRACE_DETACH, PTRACE_SECCOMP_GET_FILTER = 16, 17, 0x420C
+
+
+def dump_filters(pid: int) -> list[bytes]:
+    """The classic filters installed in process ``pid``, oldest first (PTRACE_SECCOMP_GET_FILTER).
+
+    Needs CAP_SYS_ADMIN and a kernel with CONFIG_CHECKPOINT_RESTORE, as ``seccomp-tools dump -p`` does.
+    The process is stopped (PTRACE_ATTACH) while its filters are read, then detached.
+    """
+    libc = system.libc()
+    libc.ptrace.restype = ctypes.c_long
+    libc.ptrace.argtypes = (ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+    if libc.ptrace(PTRACE_ATTACH, pid, None, None) != 0:
+        e = ctypes.get_errno()
+        raise UnavailableError(f"cannot attach to pid {pid}: {os.strerror(e)}")
+    try:
+        os.waitpid(pid, getattr(os, "__WALL", 0x40000000))
+        out = []
+        for i in range(1024):
+            n = libc.ptrace(PTRACE_SECCOMP_GET_FILTER, pid, ctypes.c_void_p(i), None)
+            if n < 0:
+                e = ctypes.get_errno()
+                if e == _errno.ENOENT:
+                    break
+                if e == _errno.EINVAL and i == 0:
+                    break  # no seccomp filter at all
+                raise UnavailableError(f"PTRACE_SECCOMP_GET_FILTER on pid {pid}: {os.strerror(e)}")
+            buf = ctypes.create_string_buffer(8 * n)
+            m = libc.ptrace(PTRACE_SECCOMP_GET_FILTER, pid, ctypes.c_void_p(i), buf)
+            out.append(buf.raw[:8 * m])
+        return out  # get_nth_filter: index 0 is the oldest filter
+    finally:
+        libc.ptrace(PTRACE_DETACH, pid, None, None)

@@ -131,3 +131,50 @@ def test_lwnlab_check_agrees_on_fixed_rejections():
         except classic.ClassicRejected:
             mine = False
         assert acc == mine, (prog[:3], err)
+
+
+def test_dump_filters_from_a_process(tmp_path, capsys):
+    """A filter dumped from a running process (PTRACE_SECCOMP_GET_FILTER) loads and disassembles."""
+    import ctypes
+    import struct
+    import time
+
+    from lwnlab import system
+    from lwnlab.bpf.classic import CInsn, encode
+    from lwnlab.cli import main
+    from lwnlab.errors import UnavailableError
+
+    f1 = encode([CInsn(0x20, 0, 0, 0), CInsn(0x15, 0, 1, 39), CInsn(0x06, 0, 0, 0x50001),
+                 CInsn(0x06, 0, 0, 0x7FFF0000)])
+    f2 = encode([CInsn(0x06, 0, 0, 0x7FFF0000)])
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            libc = system.libc()
+            libc.syscall(ctypes.c_long(157), ctypes.c_long(38), ctypes.c_long(1), ctypes.c_long(0),
+                         ctypes.c_long(0), ctypes.c_long(0))
+            for f in (f1, f2):
+                b = ctypes.create_string_buffer(f, len(f))
+                fp = ctypes.create_string_buffer(16)
+                struct.pack_into("<HxxxxxxQ", fp, 0, len(f) // 8, ctypes.addressof(b))
+                libc.syscall(ctypes.c_long(317), ctypes.c_long(1), ctypes.c_long(0), fp)
+            os.write(w, b"x")
+            time.sleep(10)
+        finally:
+            os._exit(0)
+    try:
+        os.read(r, 1)
+        try:
+            got = kernel.dump_filters(pid)
+        except UnavailableError as e:
+            pytest.skip(f"PTRACE_SECCOMP_GET_FILTER unavailable: {e}")
+        assert got == [f1, f2]
+        assert Stack([Filter.prepare(g) for g in got]).decide(SeccompData(39, X86_64)).data == 1
+        assert main(["seccomp", "dump", str(pid), "-o", str(tmp_path)]) == 0
+        assert (tmp_path / f"{pid}-0.bpf").read_bytes() == f1
+        assert main(["seccomp", "dump", str(pid)]) == 0
+        assert "jeq #0x27, 0, 1" in capsys.readouterr().out
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
