@@ -1,0 +1,148 @@
+"""``lwnlab interp run|dis|cpython``: the lab-1 VM from the command line."""
+
+from __future__ import annotations
+
+import ast
+import sys
+
+from lwnlab.cli import EXIT_OK, group, print_json
+from lwnlab.errors import UsageError
+
+POLICIES = ("cpython311", "cpython312", "pep659", "off")
+
+
+def register(subparsers) -> None:
+    p, sub = group(subparsers, "interp", "PEP 659: run Python functions on lwnlab's specializing VM",
+                   "Compile a Python function (a subset: see lwnlab.interp.compiler) to lwnlab's bytecode and "
+                   "run it on the numba VM under a CPython-like specialization policy.")
+
+    r = sub.add_parser("run", help="run a function and print its result and per-family stats",
+                       description="Run FUNC from FILE.py CALLS times (the VM's state persists across calls, "
+                       "as in a CPython process) and print the result and the specialization stats.")
+    _common(r)
+    r.add_argument("--args", nargs="*", default=[], metavar="ARG",
+                   help="arguments as Python literals, e.g. --args 10 2.5 \"'text'\" \"[1, 2]\"")
+    r.add_argument("--calls", type=int, default=1, help="how many times to call FUNC (default 1)")
+    r.add_argument("--policy", choices=POLICIES, default="cpython312", help="counter policy (default cpython312)")
+    r.add_argument("--no-super", action="store_true", help="do not form superinstructions")
+    r.add_argument("--timeline", action="store_true", help="also print the timeline of state changes")
+    r.add_argument("--json", action="store_true", help="machine-readable output")
+    r.set_defaults(func=_cmd_run)
+
+    d = sub.add_parser("dis", help="disassemble a function (adaptively after a run with --after-run)",
+                       description="Print FUNC's bytecode; with --after-run, run it first and show the "
+                       "quickened/specialized instructions and their counters (like dis.dis(f, adaptive=True)).")
+    _common(d)
+    d.add_argument("--after-run", action="store_true", help="run first, then show the adaptive disassembly")
+    d.add_argument("--args", nargs="*", default=[], metavar="ARG", help="arguments as Python literals")
+    d.add_argument("--calls", type=int, default=10, help="calls before disassembling (with --after-run; default 10)")
+    d.add_argument("--policy", choices=POLICIES, default="cpython312", help="counter policy (default cpython312)")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.set_defaults(func=_cmd_dis)
+
+    c = sub.add_parser("cpython", help="what the host CPython's specializer did to the same function",
+                       description="Run FUNC on the host CPython (3.11+) and print dis(adaptive=True) with the "
+                       "counter word of every instruction that has an inline cache.")
+    _common(c)
+    c.add_argument("--args", nargs="*", default=[], metavar="ARG", help="arguments as Python literals")
+    c.add_argument("--calls", type=int, default=10, help="how many calls (default 10)")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.set_defaults(func=_cmd_cpython)
+
+
+def _common(p) -> None:
+    p.add_argument("file", metavar="FILE.py", help="Python source file")
+    p.add_argument("--func", dest="funcname", required=True, metavar="NAME", help="function to run (Class.method also works)")
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _parse_args(items: list[str]) -> tuple:
+    out = []
+    for k, s in enumerate(items):
+        try:
+            out.append(ast.literal_eval(s))
+        except (ValueError, SyntaxError):
+            raise UsageError(f"--args item {k + 1} ({s!r}) is not a Python literal (quote strings: \"'text'\")",
+                             field="args") from None
+    return tuple(out)
+
+
+def _calls(args) -> list:
+    if args.calls < 1:
+        raise UsageError("--calls must be at least 1", field="calls")
+    return [_parse_args(args.args)] * args.calls
+
+
+def _cmd_run(args) -> int:
+    from lwnlab.interp.machine import execute
+    from lwnlab.interp.policy import preset
+
+    src = _read(args.file)
+    pol = preset(args.policy, superinstructions=False) if args.no_super else preset(args.policy)
+    res = execute(src, args.funcname, _calls(args), pol, filename=args.file)
+    if args.json:
+        d = res.to_json()
+        if not args.timeline:
+            d.pop("timeline")
+        print_json(d)
+        return EXIT_OK
+    if res.output:
+        sys.stdout.write(res.output)
+    print(f"result: {res.result!r}")
+    print(f"instructions: {res.instructions}   calls: {res.calls}   policy: {res.policy.name}   "
+          f"hit rate: {res.hit_rate:.1%}")
+    print(f"{'family':<14} {'exec':>9} {'hit':>9} {'miss':>7} {'deopt':>6} {'spec_ok':>8} {'spec_fail':>9}  reasons")
+    for fam, s in res.stats.items():
+        if s["exec"] == 0:
+            continue
+        reasons = ", ".join(f"{k}={v}" for k, v in res.fail_reasons.get(fam, {}).items())
+        print(f"{fam:<14} {s['exec']:>9} {s['hit']:>9} {s['miss']:>7} {s['deopt']:>6} {s['specialize_ok']:>8} "
+              f"{s['specialize_fail']:>9}  {reasons}")
+    if args.timeline:
+        for e in res.timeline:
+            print(e)
+    return EXIT_OK
+
+
+def _cmd_dis(args) -> int:
+    from lwnlab.interp.compiler import compile_source
+    from lwnlab.interp.disasm import disassemble, rows
+
+    src = _read(args.file)
+    if args.after_run:
+        from lwnlab.interp.machine import execute
+
+        res = execute(src, args.funcname, _calls(args), args.policy, filename=args.file)
+        if args.json:
+            from lwnlab.interp.disasm import rows as _rows
+
+            print_json({"func": args.funcname, "policy": args.policy, "calls": res.calls,
+                        "instructions": _rows(res.program, args.funcname, res.code, res.cache, res.oparg)})
+        else:
+            print(f"# {args.funcname} after {res.calls} call(s) under {args.policy}")
+            print(res.dis())
+        return EXIT_OK
+    prog = compile_source(src, args.file)
+    prog.func_index(args.funcname)
+    prog.flat()
+    if args.json:
+        print_json({"func": args.funcname, "instructions": rows(prog, args.funcname)})
+    else:
+        print(disassemble(prog, args.funcname))
+    return EXIT_OK
+
+
+def _cmd_cpython(args) -> int:
+    from lwnlab.interp.cpython import panel
+
+    src = _read(args.file)
+    p = panel(src, args.funcname, _calls(args), filename=args.file)
+    if args.json:
+        print_json(p.to_json())
+    else:
+        print(p.text())
+    return EXIT_OK

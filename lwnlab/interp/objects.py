@@ -1,0 +1,249 @@
+"""Values, the heap, dict tables and version tags of lwnlab's VM.
+
+Values are structure-of-arrays: every place that holds a value (stack,
+constants, dict entries, list elements, instance attributes) has three
+parallel arrays ``tag`` (int64, see ``T_*``), ``i`` (int64 payload: the int,
+the bool, or an object id) and ``f`` (float64 payload).
+
+Heap objects live in pools with bump allocators (no garbage collector: a run
+is short; when a pool is full the run stops with a clear ExecutionError naming
+the pool and the parameter to raise):
+
+* strings: code points in ``sdata``; ``shdr[sid] = [offset, length, hash]``
+  (the hash is cached, as CPython caches ``str.__hash__``);
+* lists and tuples: ``lhdr[lid] = [offset, length, capacity]`` over the element
+  arrays ``etag/ei/ef``; appending past the capacity moves the list;
+* ranges: ``rng[rid] = [start, stop, step]``; iterators ``it[k] = [a, b, c]``
+  (a LIFO pool: a ``for`` loop's iterator dies when the loop or frame ends);
+* instances: ``ocls[o]`` and ``K`` attribute values per object at ``o*K + index``,
+  the index coming from the class's *shared keys* table (CPython's split dict).
+
+Dicts (globals, builtins, each class's dict, each class's shared keys) are
+open-addressing tables written out plainly (clox's ``table.c``) with CPython's
+probe sequence ``i = (5*i + perturb + 1) & mask; perturb >>= 5``.  Each table
+has a *keys version* (CPython's ``dk_version``): 0 after any key is added, and
+assigned from one global counter the first time a specializer asks for it.
+Classes carry a *type version* (``tp_version_tag``) that a class mutation
+resets the same way.  Running out of versions makes specialization fail with
+``OUT_OF_VERSIONS``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lwnlab.errors import ExecutionError, UsageError
+
+# ---------------------------------------------------------------- value tags
+T_NULL, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_LIST, T_TUPLE, T_RANGE, T_FUNC, T_CLASS, T_OBJ, T_BUILTIN, \
+    T_RANGE_ITER, T_LIST_ITER, T_TUPLE_ITER = range(16)
+TAG_NAMES = ("NULL", "NoneType", "bool", "int", "float", "str", "list", "tuple", "range", "function", "type",
+             "object", "builtin_function_or_method", "range_iterator", "list_iterator", "tuple_iterator")
+
+# ---------------------------------------------------------------- builtins
+B_LEN, B_ABS, B_MIN, B_MAX, B_RANGE, B_INT, B_FLOAT, B_ISINSTANCE, B_PRINT, B_BOOL, B_STR, B_LIST, B_TUPLE, \
+    B_LIST_APPEND = range(14)
+#: builtins visible as names (B_LIST_APPEND is only reachable as ``some_list.append``)
+BUILTINS = ("len", "abs", "min", "max", "range", "int", "float", "isinstance", "print", "bool", "str", "list",
+            "tuple")
+BUILTIN_NAMES = BUILTINS + ("list.append",)
+
+# ---------------------------------------------------------------- dict table header columns
+D_OFF, D_MASK, D_USED, D_VERSION = range(4)
+# class header columns
+C_DICT, C_KEYS, C_VERSION, C_NAME, C_NKEYS = range(5)
+# string header columns
+S_OFF, S_LEN, S_HASH = range(3)
+# list header columns
+L_OFF, L_LEN, L_CAP = range(3)
+
+HASH_MASK = (1 << 62) - 1
+
+
+def str_hash(s: str) -> int:
+    """FNV-1a over code points, kept non-negative (the VM's twin is ``vm.fnv``)."""
+    h = 0xCBF29CE484222325 & HASH_MASK
+    for ch in s:
+        h = ((h ^ ord(ch)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        h &= HASH_MASK
+    return h
+
+
+@dataclass(frozen=True)
+class HeapSizes:
+    """Pool capacities of one run (numpy ``empty``: untouched memory costs nothing)."""
+
+    strings: int = 1 << 16
+    string_data: int = 1 << 22
+    lists: int = 1 << 18
+    elements: int = 1 << 22
+    objects: int = 1 << 18
+    attrs_per_object: int = 16
+    ranges: int = 1 << 18
+    iterators: int = 4096
+    stack: int = 1 << 18
+    frames: int = 1000  # CPython's default recursion limit
+    print_records: int = 1 << 16
+
+    def validate(self) -> "HeapSizes":
+        for k, v in self.__dict__.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < 4 or v > (1 << 26):
+                raise UsageError(f"heap size {k} must be an int in [4, 2**26], got {v!r}", field=k)
+        return self
+
+
+class Heap:
+    """The numpy arrays a run works on, built from a program and its call arguments."""
+
+    def __init__(self, sizes: HeapSizes):
+        s = sizes.validate()
+        self.sizes = s
+        self.sdata = np.empty(s.string_data, np.int64)
+        self.shdr = np.zeros((s.strings, 3), np.int64)
+        self.lhdr = np.zeros((s.lists, 3), np.int64)
+        self.etag = np.empty(s.elements, np.int64)
+        self.ei = np.empty(s.elements, np.int64)
+        self.ef = np.empty(s.elements, np.float64)
+        self.ocls = np.empty(s.objects, np.int64)
+        K = s.attrs_per_object
+        self.otag = np.empty(s.objects * K, np.int64)
+        self.oi = np.empty(s.objects * K, np.int64)
+        self.of = np.empty(s.objects * K, np.float64)
+        self.rng = np.empty((s.ranges, 3), np.int64)
+        self.it = np.empty((s.iterators, 3), np.int64)
+        self.str_top = 0
+        self.sdata_top = 0
+        self.list_top = 0
+        self.elem_top = 0
+        self._interned: dict[str, int] = {}
+
+    # ------------------------------------------------------------ building values before a run
+    def intern(self, s: str) -> int:
+        sid = self._interned.get(s)
+        if sid is None:
+            sid = self.new_str(s)
+            self._interned[s] = sid
+        return sid
+
+    def new_str(self, s: str) -> int:
+        n = len(s)
+        if self.str_top >= len(self.shdr) or self.sdata_top + n > len(self.sdata):
+            raise UsageError("too many or too long strings for the heap", field="strings")
+        sid = self.str_top
+        self.sdata[self.sdata_top:self.sdata_top + n] = [ord(c) for c in s]
+        self.shdr[sid] = (self.sdata_top, n, str_hash(s))
+        self.str_top += 1
+        self.sdata_top += n
+        return sid
+
+    def new_list(self, tag: int, items: list[tuple[int, int, float]]) -> int:
+        n = len(items)
+        cap = max(n, 4)
+        if self.list_top >= len(self.lhdr) or self.elem_top + cap > len(self.etag):
+            raise UsageError("argument lists too large for the heap", field="elements")
+        lid = self.list_top
+        off = self.elem_top
+        for k, (t, i, f) in enumerate(items):
+            self.etag[off + k], self.ei[off + k], self.ef[off + k] = t, i, f
+        self.lhdr[lid] = (off, n, cap)
+        self.list_top += 1
+        self.elem_top += cap
+        return lid
+
+    def from_python(self, v, memo: dict | None = None, where: str = "argument") -> tuple[int, int, float]:
+        """Convert a Python value to a (tag, i, f) triple, allocating strs, lists and tuples."""
+        memo = {} if memo is None else memo
+        if v is None:
+            return (T_NONE, 0, 0.0)
+        if isinstance(v, bool):
+            return (T_BOOL, int(v), 0.0)
+        if isinstance(v, int):
+            if not -(1 << 63) <= v < (1 << 63):
+                raise UsageError(f"{where}: {v} does not fit in int64 (lwnlab's ints are 64-bit)", field=where)
+            return (T_INT, v, 0.0)
+        if isinstance(v, float):
+            return (T_FLOAT, 0, v)
+        if isinstance(v, str):
+            return (T_STR, self.new_str(v), 0.0)
+        if isinstance(v, (list, tuple)):
+            if id(v) in memo:
+                return memo[id(v)]
+            tag = T_LIST if isinstance(v, list) else T_TUPLE
+            lid = self.new_list(tag, [])
+            memo[id(v)] = (tag, lid, 0.0)
+            items = [self.from_python(x, memo, where) for x in v]
+            # re-allocate with the items (the placeholder stays empty; fine for a bump heap)
+            lid2 = self.new_list(tag, items)
+            memo[id(v)] = (tag, lid2, 0.0)
+            return (tag, lid2, 0.0)
+        raise UsageError(f"{where}: values of type {type(v).__name__} cannot be passed to lwnlab's VM "
+                         "(use int, float, bool, str, None, list or tuple)", field=where)
+
+    # ------------------------------------------------------------ reading values after a run
+    def get_str(self, sid: int) -> str:
+        off, n, _ = self.shdr[sid]
+        return "".join(map(chr, self.sdata[off:off + n]))
+
+    def to_python(self, tag: int, i: int, f: float, classes: list[str] | None = None, funcs=None, depth=0):
+        tag = int(tag)
+        if depth > 50:
+            raise ExecutionError("result nests lists more than 50 deep")
+        if tag == T_NONE:
+            return None
+        if tag == T_BOOL:
+            return bool(i)
+        if tag == T_INT:
+            return int(i)
+        if tag == T_FLOAT:
+            return float(f)
+        if tag == T_STR:
+            return self.get_str(int(i))
+        if tag in (T_LIST, T_TUPLE):
+            off, n, _ = self.lhdr[int(i)]
+            items = [self.to_python(self.etag[off + k], self.ei[off + k], self.ef[off + k], classes, funcs, depth + 1)
+                     for k in range(n)]
+            return items if tag == T_LIST else tuple(items)
+        if tag == T_RANGE:
+            a, b, c = self.rng[int(i)]
+            return range(int(a), int(b), int(c))
+        if tag == T_OBJ:
+            name = classes[int(self.ocls[int(i)])] if classes else "object"
+            return VMObject(name, int(i))
+        if tag == T_CLASS:
+            return VMObject(f"class {classes[int(i)] if classes else i}", int(i))
+        if tag == T_FUNC:
+            return VMObject(f"function {funcs[int(i)] if funcs else i}", int(i))
+        if tag == T_BUILTIN:
+            return VMObject(f"built-in function {BUILTIN_NAMES[int(i)]}", int(i))
+        return VMObject(TAG_NAMES[tag] if 0 <= tag < len(TAG_NAMES) else f"tag {tag}", int(i))
+
+
+@dataclass(frozen=True)
+class VMObject:
+    """A VM value with no Python counterpart (an instance, a function...): shown by its kind."""
+
+    kind: str
+    ident: int
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} #{self.ident}>"
+
+
+def format_value(v) -> str:
+    """``str()`` of a converted value, as ``print`` shows it."""
+    return str(v)
+
+
+def table_capacity(n: int) -> int:
+    """A power of two with room for ``n`` keys at CPython's 2/3 load factor."""
+    cap = 8
+    while cap * 2 < n * 3 + 3:
+        cap *= 2
+    return cap
+
+
+def is_finite(x: float) -> bool:
+    return math.isfinite(x)

@@ -1,0 +1,91 @@
+"""``lwnlab interp run|dis|cpython`` as a user would use them."""
+
+import json
+
+import pytest
+
+from lwnlab.cli import main
+
+SRC = "G = 2\ndef f(n):\n    s = 0\n    for i in range(n):\n        s += i * G\n    return s\n"
+
+
+@pytest.fixture
+def prog(tmp_path):
+    p = tmp_path / "prog.py"
+    p.write_text(SRC)
+    return str(p)
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["interp", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "run" in out and "dis" in out
+
+
+def test_run_text(prog, capsys):
+    assert main(["interp", "run", prog, "--func", "f", "--args", "10", "--calls", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "result: 90" in out and "BINARY_OP" in out and "LOAD_GLOBAL" in out
+
+
+def test_run_json(prog, capsys):
+    assert main(["interp", "run", prog, "--func", "f", "--args", "10", "--policy", "cpython311", "--calls", "9",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["result"] == 90
+    assert d["instructions"] > 0
+    for k in ("hit", "miss", "deopt", "specialize_ok", "specialize_fail"):
+        assert k in d["stats"]["BINARY_OP"]
+    assert d["stats"]["LOAD_GLOBAL"]["specialize_ok"] == 2  # range and G
+
+
+def test_dis_plain_and_after_run(prog, capsys):
+    assert main(["interp", "dis", prog, "--func", "f"]) == 0
+    out = capsys.readouterr().out
+    assert "LOAD_GLOBAL" in out and "BINARY_OP" in out
+    assert main(["interp", "dis", prog, "--func", "f", "--after-run", "--args", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "LOAD_GLOBAL_MODULE" in out and "FOR_ITER_RANGE" in out and "counter" in out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--func", "nope"], "no function 'nope'"),
+    (["--func", "f", "--args", "oops("], "not a Python literal"),
+    (["--func", "f", "--args", "1", "2"], "takes 1 argument"),
+    (["--func", "f", "--args", "99999999999999"], "step limit"),
+])
+def test_bad_input_exits_2_with_message(prog, capsys, argv, needle, monkeypatch):
+    if needle == "step limit":
+        import lwnlab.interp.policy as P
+        monkeypatch.setattr(P.Policy, "step_limit", 1000)
+    rc = main(["interp", "run", prog] + argv)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("lwnlab: error: ") and needle in err
+    assert "Traceback" not in err
+
+
+def test_compile_error_names_line(tmp_path, capsys):
+    p = tmp_path / "bad.py"
+    p.write_text("def f():\n    return [x for x in range(3)]\n")
+    assert main(["interp", "run", str(p), "--func", "f"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.py:2:12" in err and "list comprehension" in err
+
+
+def test_missing_file(capsys):
+    assert main(["interp", "run", "/nonexistent.py", "--func", "f"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cpython_panel(prog, capsys):
+    import sys
+
+    if sys.version_info < (3, 11):
+        pytest.skip("the CPython side panel needs 3.11+")
+    assert main(["interp", "cpython", prog, "--func", "f", "--args", "10", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["result"] == "90"
+    assert any(r["opname"].startswith("LOAD_GLOBAL") for r in d["rows"])

@@ -1,0 +1,113 @@
+"""Results equal CPython's for hand-picked programs; faults are clear ExecutionErrors."""
+
+import pytest
+
+from lwnlab.errors import ExecutionError, UsageError
+from lwnlab.interp import execute, preset
+from lwnlab.interp.objects import HeapSizes
+
+POLICIES = ("cpython311", "cpython312", "pep659", "off")
+
+PROGRAMS = [
+    ("def f(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\n", (100,)),
+    ("G = 3\ndef f(n):\n    s = 0.5\n    i = 0\n    while i < n:\n        s = s + G * 1.5\n        i += 1\n    return s\n",
+     (10,)),
+    ("class P:\n    k = 10\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n"
+     "    def norm(self):\n        return self.x * self.x + self.y * self.y + P.k\n"
+     "def f(n):\n    t = 0\n    for i in range(n):\n        p = P(i, i + 1)\n        t += p.norm()\n    return t\n",
+     (20,)),
+    ("def f(xs):\n    out = []\n    for x in xs:\n        if x % 2 == 0 and x > 2 or x == 1:\n            out.append(x)\n"
+     "        elif not x:\n            continue\n        else:\n            out.append(-x)\n"
+     "    return out, len(out), min(out), max(xs)\n", ([0, 1, 2, 3, 4, 5, 6, 7],)),
+    ("def f(a, b):\n    return a / b, a // b, a % b, -a // b, -a % b, a ** 2, 2 ** -2, 1 < a < 10 < b, a < b <= 7.5\n",
+     (7, 3)),
+    ("def f(a, b):\n    return a // b, a % b, a / b, -a % b, a ** 0.5, (-8.0) ** 3\n", (7.5, -2)),
+    ("def f(s):\n    t = ''\n    for i in range(3):\n        t = t + s + ('x' if i == 1 else 'y')\n    return t, t == 'abyabxaby', t < s\n",
+     ("ab",)),
+    ("def f(n):\n    if n < 2:\n        return n\n    return f(n - 1) + f(n - 2)\n", (15,)),
+    ("def f(x):\n    a, b = x, (1, 2)\n    c, d = b\n    xs = [1, 2, 3]\n    xs[1] += 10\n    xs[-1] = 9\n"
+     "    return isinstance(x, int), isinstance(True, int), abs(-3), abs(-2.5), int(3.9), float(2), int(' -42 '), "
+     "xs == [1, 12, 9], 'a' < 'b', c + d, xs[-2], bool([]), True + True, -True, True & False, 5 >> 1, 1 << 10\n",
+     (5,)),
+    ("def f(n):\n    xs = [0] * n\n    ys = xs + [1, 2]\n    t = (1, 2) + (3,)\n    return len(ys), t[2], len('abc' * 2), 'ab'[1], range(10)[3]\n",
+     (3,)),
+    ("def f(a, b):\n    return a == b, a != b, a < b, 2 ** 62 - 1 + 2 ** 62, -9223372036854775807 - 1, 1e308 * 10, 0.1 + 0.2\n",
+     (1, 1.0)),
+    ("def f(n):\n    r = 0\n    for i in range(10, 0, -3):\n        r = r * 10 + i\n    for j in range(0):\n        r = -1\n    return r\n",
+     (0,)),
+]
+
+
+@pytest.mark.parametrize("src,args", PROGRAMS)
+def test_results_match_cpython(src, args):
+    ns = {}
+    exec(src, ns)
+    expect = ns["f"](*args)
+    for pol in POLICIES:
+        r = execute(src, "f", [args] * 10, pol)
+        assert repr(r.result) == repr(expect), pol
+
+
+def test_print_is_captured_and_snapshots_lists():
+    src = "def f():\n    xs = [1, 'a']\n    print('x', 2.5, None, xs)\n    xs.append(3)\n    print(xs, True)\n    print()\n"
+    r = execute(src, "f", 1)
+    assert r.output == "x 2.5 None [1, 'a']\n[1, 'a', 3] True\n\n"
+    assert r.result is None
+
+
+@pytest.mark.parametrize("src,args,words", [
+    ("def f(n):\n    return n * 4611686018427387904\n", (4,), ["OverflowError", "int64"]),
+    ("def f(n):\n    return n + 9223372036854775807\n", (1,), ["OverflowError"]),
+    ("def f(n):\n    return n - 9223372036854775807 - 2\n", (0,), ["OverflowError"]),
+    ("def f(n):\n    return n << 62\n", (2,), ["OverflowError"]),
+    ("def f(n):\n    return -n\n", (-9223372036854775807 - 1,), ["OverflowError"]),
+    ("def f(n):\n    return n ** 64\n", (2,), ["OverflowError"]),
+    ("def f(n):\n    return 1 // n\n", (0,), ["ZeroDivisionError"]),
+    ("def f(n):\n    return 1.0 / n\n", (0,), ["ZeroDivisionError"]),
+    ("def f(n):\n    return undefined_name + n\n", (0,), ["NameError", "undefined_name"]),
+    ("def f(n):\n    xs = [1]\n    return xs[n]\n", (5,), ["IndexError"]),
+    ("def f(n):\n    return 'a' + n\n", (5,), ["TypeError", "str", "int"]),
+    ("def f(n):\n    return n < 'a'\n", (5,), ["TypeError", "<"]),
+    ("def f(n):\n    return n.x\n", (5,), ["AttributeError", "'x'"]),
+    ("def f(n):\n    return f(n + 1)\n", (0,), ["RecursionError"]),
+    ("def f(n):\n    while True:\n        n += 1\n    return n\n", (0,), ["step limit"]),
+    ("def f(n):\n    return n(1)\n", (5,), ["not callable"]),
+    ("def f(n):\n    if n:\n        y = 1\n    return y\n", (0,), ["UnboundLocalError", "'y'"]),
+    ("def f(n):\n    a, b = n\n    return a\n", ([1, 2, 3],), ["ValueError", "unpack"]),
+    ("def g(a):\n    return a\ndef f(n):\n    return g(n, n)\n", (1,), ["TypeError", "g()", "1", "2"]),
+    ("def f(n):\n    return min([])\n", (1,), ["ValueError"]),
+    ("def f(n):\n    return range(1, 2, 0)\n", (1,), ["ValueError"]),
+    ("def f(n):\n    return int(float('nan'))\n", (1,), ["outside", "float()"]),
+])
+def test_faults_are_clear_execution_errors(src, args, words):
+    with pytest.raises(ExecutionError) as e:
+        execute(src, "f", [args], preset("cpython312", step_limit=200_000))
+    msg = e.value.describe()
+    for w in words:
+        assert w in msg, msg
+    assert e.value.line is not None and e.value.pc is not None
+
+
+def test_overflow_also_in_specialized_form():
+    src = "def f(a):\n    return a + a\n"
+    r = execute(src, "f", [(1,)] * 5, "cpython312")
+    assert "BINARY_OP_ADD_INT" in r.current_ops()
+    with pytest.raises(ExecutionError, match="OverflowError"):
+        execute(src, "f", [(1,)] * 5 + [(2 ** 62,)], "cpython312")
+
+
+def test_bad_calls_are_usage_errors():
+    with pytest.raises(UsageError):
+        execute("def f(a):\n    return a\n", "f", [()])
+    with pytest.raises(UsageError):
+        execute("def f(a):\n    return a\n", "f", [({1: 2},)])
+    with pytest.raises(UsageError):
+        execute("def f(a):\n    return a\n", "f", [(2 ** 70,)])
+    with pytest.raises(UsageError):
+        execute("def f(a):\n    return a\n", "nope", [(1,)])
+
+
+def test_heap_exhaustion_is_reported():
+    src = "def f(n):\n    xs = []\n    for i in range(n):\n        xs.append(i)\n    return len(xs)\n"
+    with pytest.raises(ExecutionError, match="MemoryError"):
+        execute(src, "f", [(100000,)], sizes=HeapSizes(elements=1024))
