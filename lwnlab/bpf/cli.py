@@ -67,12 +67,12 @@ def _hex(text: str, what: str) -> bytes:
     if t.startswith(("0x", "0X")):
         t = t[2:]
     if len(t) % 2:
-        raise UsageError(f"{what}: odd number of hex digits ({len(t)})", field=what)
+        raise UsageError(f"odd number of hex digits ({len(t)})", field=what)
     try:
         return bytes.fromhex(t)
     except ValueError:
         bad = next((i for i, ch in enumerate(t) if ch not in "0123456789abcdefABCDEF"), 0)
-        raise UsageError(f"{what}: not hex at character {bad} ({t[bad]!r})", field=what) from None
+        raise UsageError(f"not hex at character {bad} ({t[bad]!r})", field=what) from None
 
 
 def _load(path: str):

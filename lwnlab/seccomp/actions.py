@@ -151,10 +151,15 @@ def effect(ret: int, *, tracer: bool = False, listener: bool = False, single_thr
     action = ret & SECCOMP_RET_ACTION_FULL
     name = action_name(ret)
     if action == SECCOMP_RET_ERRNO:
+        import errno as _errno
+
         e = min(data, MAX_ERRNO)
-        return Effect(name, data, False, errno=e,
-                      note=f"returns -{e}" + (" (capped at MAX_ERRNO)" if data > MAX_ERRNO else "")
-                      + (" (errno 0: returns 0 without running the syscall)" if e == 0 else ""))
+        if e == 0:
+            note = "skipped: returns 0 without running (ERRNO with data 0)"
+        else:
+            note = f"skipped: fails with errno {e}" + (f" ({_errno.errorcode[e]})" if e in _errno.errorcode else "")
+            note += f", capped from {data} at MAX_ERRNO" if data > MAX_ERRNO else ""
+        return Effect(name, data, False, errno=e, note=note)
     if action == SECCOMP_RET_TRAP:
         return Effect(name, data, False, signal=SIGSYS, note=f"SIGSYS with si_errno={data}, syscall skipped")
     if action == SECCOMP_RET_TRACE:

@@ -358,3 +358,11 @@ def dump_filters(pid: int) -> list[bytes]:
         return out  # get_nth_filter: index 0 is the oldest filter
     finally:
         libc.ptrace(PTRACE_DETACH, pid, None, None)
+
+
+def action_available(action: int) -> tuple[bool, int]:
+    """seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action): does this kernel know the action? (ok, errno)."""
+    _need_x86_64()
+    buf = ctypes.c_uint32(action & 0xFFFFFFFF)
+    r, err = system.raw_syscall("seccomp", actions.SECCOMP_GET_ACTION_AVAIL, 0, ctypes.byref(buf))
+    return r == 0, err

@@ -178,3 +178,12 @@ def test_dump_filters_from_a_process(tmp_path, capsys):
     finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+
+
+def test_the_kernel_knows_exactly_lwnlabs_actions():
+    for name, value in actions.ACTIONS.items():
+        assert kernel.action_available(value) == (True, 0), name
+    for value in (0x00010000, 0x7FFE0000, 0x80010000):
+        ok_, err = kernel.action_available(value)
+        assert not ok_ and err == errno.EOPNOTSUPP
+        assert actions.action_name(value).startswith("UNKNOWN")
