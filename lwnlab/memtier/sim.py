@@ -286,7 +286,7 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
             f = flags[p]
             if f & F_PROTNONE:
                 # do_numa_page(): restore the PTE, then maybe migrate
-                flags[p] = f & ~F_PROTNONE
+                flags[p] = f & (0xFF ^ F_PROTNONE)
                 series[sec, S_HINT] += 1
                 cg_series[sec, c, C_HINT] += 1
                 if tiering and node_i[nd, NI_TOPTIER] == 0:
@@ -299,7 +299,7 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
                         if flags[p] & F_PGREF:
                             L = (nd * ncg + c) * 2
                             lru_del(lh, lt, lc, prv, nxt, L, p)
-                            flags[p] = (flags[p] & ~F_PGREF) | F_ACTIVE
+                            flags[p] = (flags[p] & (0xFF ^ F_PGREF)) | F_ACTIVE
                             lru_add(lh, lt, lc, prv, nxt, L + 1, p)
                         else:
                             flags[p] |= F_PGREF
@@ -336,7 +336,7 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
                                   toptier_use, tmask, mode, ncg)
                             if flags[p] & F_DEMOTED:
                                 series[sec, S_PINGPONG] += 1
-                                flags[p] &= ~F_DEMOTED
+                                flags[p] &= 0xFF ^ F_DEMOTED
                             series[sec, S_PROMO] += 1
                             cg_series[sec, c, C_PROMO] += 1
                             nd = dst
@@ -389,7 +389,7 @@ def _move(p, c, src, dst, node_i, page_node, flags, stamp, prv, nxt, lh, lt, lc,
     page_node[p] = dst
     free[src] += 1
     free[dst] -= 1
-    flags[p] &= ~F_PROTNONE
+    flags[p] &= 0xFF ^ F_PROTNONE
     # folio_migrate_flags(): cpupid reset to -1 when crossing tiers in tiering mode
     if (mode & 2) and node_i[src, NI_TOPTIER] != node_i[dst, NI_TOPTIER]:
         stamp[p] = tmask
@@ -533,7 +533,7 @@ def _shrink_lruvec(n, c, nr, direct, node_i, dem, dem_n, lower, lower_n, page_no
             if q < 0:
                 break
             lru_del(lh, lt, lc, prv, nxt, La, q)
-            flags[q] &= ~(F_ACTIVE | F_YOUNG)  # folio_referenced() clears the young bits; anon is deactivated
+            flags[q] &= 0xFF ^ (F_ACTIVE | F_YOUNG)  # folio_referenced() clears the young bits; anon is deactivated
             lru_add(lh, lt, lc, prv, nxt, Li, q)
             scanned += 1
     reclaimed = 0
@@ -545,7 +545,7 @@ def _shrink_lruvec(n, c, nr, direct, node_i, dem, dem_n, lower, lower_n, page_no
         f = flags[q]
         young = (f & F_YOUNG) != 0
         was_ref = (f & F_PGREF) != 0
-        f &= ~(F_YOUNG | F_PGREF)  # folio_referenced() / folio_test_clear_referenced()
+        f &= 0xFF ^ (F_YOUNG | F_PGREF)  # folio_referenced() / folio_test_clear_referenced()
         if young:
             f |= F_PGREF
             flags[q] = f
