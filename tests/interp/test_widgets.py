@@ -1,0 +1,78 @@
+"""Drive the lab-1 widgets by setting values; assert on their state and artists."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from lwnlab.interp import widgets
+
+
+def test_lab_runs_and_reacts_to_controls(no_recompile):
+    lab = widgets.make_lab()
+    assert lab.error is None and lab.result.result == 4.0
+    assert lab.result.policy.name == "cpython311"
+    spec = [e for e in lab.result.timeline if e.kind == "specialize"]
+    assert [e.call for e in spec] == [8, 95]
+    # artists hold the data
+    x, y = lab.hit_line.get_data()
+    assert len(x) == 110 and np.nanmax(y) == 1.0
+    assert lab.hit_bars[2 + 1].get_height() == lab.result.stats["BINARY_OP"]["hit"]
+    with no_recompile():
+        lab.policy.value = "cpython312"
+        assert lab.warmup.value == 1 and lab.result.policy.name == "cpython312"
+        assert [e.kind for e in lab.result.timeline if e.kind != "superinstruction"] == ["specialize", "respecialize"]
+        lab.miss_budget.value = 10
+        resp = [e for e in lab.result.timeline if e.kind == "respecialize"][0]
+        assert resp.call == 10 + 10  # 10 int calls, then the 10th float call re-specializes
+        lab.policy.value = "off"
+        assert lab.result.hits == 0
+
+
+def test_step_slider_shows_code_at_each_event():
+    lab = widgets.make_lab()
+    lab.step.value = -1
+    assert "BINARY_OP<" in lab.code.value.replace("</div>", "<") and "before the run" in lab.event_label.value
+    k = next(i for i, e in enumerate(lab.result.timeline) if e.to_op == "BINARY_OP_ADD_INT")
+    lab.step.value = k
+    assert "BINARY_OP_ADD_INT" in lab.code.value and "specialize" in lab.event_label.value
+    lab.step.value = lab.step.max
+    assert "BINARY_OP_ADD_FLOAT" in lab.code.value
+
+
+def test_bad_source_and_bad_calls_show_errors():
+    lab = widgets.make_lab()
+    good = lab.result
+    lab.source.value = "def add(a, b):\n    return [a for a in b]\n"
+    assert lab.error is not None and "list comprehension" in lab.errors.message
+    assert lab.result is good  # the last good result stays
+    lab.source.value = widgets.DEFAULT_SOURCE
+    assert lab.error is None
+    lab.calls.value = "[(1, 2)] * "
+    assert lab.error is not None and "calls" in lab.errors.message
+
+
+def test_families_and_superinstructions_controls():
+    lab = widgets.make_lab(source="def f(n):\n    t = 0\n    for i in range(n):\n        t = t + i\n    return t\n",
+                           func="f", calls="[(50,)] * 10", policy="cpython312")
+    assert lab.result.result == 1225
+    lab.families.value = ("LOAD_GLOBAL",)
+    assert lab.result.stats["BINARY_OP"]["specialize_ok"] == 0
+    assert lab.result.fail_reasons["BINARY_OP"]["DISABLED"] >= 1
+    lab.superinstructions.value = False
+    assert not any("__" in op for op in lab.result.current_ops())
+
+
+def test_parse_calls():
+    assert widgets.parse_calls("[(1, 2)] * 2 + [(3, 4)]") == [(1, 2), (1, 2), (3, 4)]
+    assert widgets.parse_calls("[1, 2]") == [(1,), (2,)]
+    assert widgets.parse_calls("5") == 5
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the CPython side panel needs 3.11+")
+def test_side_panel():
+    p = widgets.make_side_panel()
+    assert p.panel is not None and "BINARY_OP_ADD_FLOAT" in p.host.value
+    assert "BINARY_OP_ADD_FLOAT" in p.ours.value
+    p.policy.value = "cpython312"
+    assert "BINARY_OP_ADD_FLOAT" in p.ours.value
