@@ -44,12 +44,27 @@ BPF_PROG_TEST_RUN = 10
 MARK_READY, MARK_DONE, MARK_TRAP = 0x11, 0x22, 0x33
 
 
+X32_GETPID = 0x40000000 | SYS_getpid
+_SAFE: dict[int, str] = {}
+
+
 def safe_syscalls() -> dict[int, str]:
-    """x86_64 syscalls that are safe to really make with any arguments, and ones that do not exist."""
-    return {SYS_getpid: "getpid", SYS_getppid: "getppid", SYS_gettid: "gettid", SYS_getuid: "getuid",
-            SYS_getgid: "getgid", SYS_geteuid: "geteuid", SYS_getegid: "getegid", SYS_getpgrp: "getpgrp",
-            SYS_sched_yield: "sched_yield", 600: "(none)", 1000: "(none)", 4095: "(none)", -1: "(nr -1)",
-            0x7FFFFFFF: "(none)"}
+    """x86_64 syscalls that are safe to really make with any arguments, and ones that do not exist.
+
+    Names in parentheses fail with ENOSYS when they run. x32's getpid (0x40000027) is one of them
+    where the kernel is built without CONFIG_X86_X32_ABI (probed once).
+    """
+    if not _SAFE:
+        _SAFE.update({SYS_getpid: "getpid", SYS_getppid: "getppid", SYS_gettid: "gettid", SYS_getuid: "getuid",
+                      SYS_getgid: "getgid", SYS_geteuid: "geteuid", SYS_getegid: "getegid", SYS_getpgrp: "getpgrp",
+                      SYS_sched_yield: "sched_yield", 600: "(none)", 1000: "(none)", 4095: "(none)",
+                      -1: "(nr -1)", 0x7FFFFFFF: "(none)"})
+        import platform
+
+        if platform.machine() == "x86_64":
+            r = system.libc().syscall(ctypes.c_long(X32_GETPID))
+            _SAFE[X32_GETPID] = "(x32 getpid: no x32 ABI here)" if r < 0 else "x32 getpid"
+    return _SAFE
 
 
 @dataclass(frozen=True)

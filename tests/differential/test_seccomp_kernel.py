@@ -59,7 +59,7 @@ def observe(raws, nr, args) -> dict:
        st.integers(1, 3))
 def test_random_filters_agree_with_the_kernel(data, nr, args, nfilters):
     draw = lambda lo, hi: data.draw(st.integers(lo, hi))  # noqa: E731
-    progs = [randprog.classic_filter(draw, nr_values=(39, 110, 186, 600, 0xFFFFFFFF)) for _ in range(nfilters)]
+    progs = [randprog.classic_filter(draw, nr_values=(39, 110, 186, 600, 0xFFFFFFFF, 0x40000027)) for _ in range(nfilters)]
     # Installing filter i is itself a syscall (seccomp, nr 317) that filters 0..i-1 judge: the older
     # filters let it through so that the stack gets built (the test syscalls are never 317).
     raws = [classic.encode((SECCOMP_GUARD if i < nfilters - 1 else []) + p) for i, p in enumerate(progs)]
