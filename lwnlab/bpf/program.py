@@ -126,6 +126,8 @@ def check_program(insns: list[Insn], *, max_insns: int = isa.BPF_COMPLEXITY_LIMI
         writes_dst = info.kind in ("alu", "alu_end", "mov", "neg", "ldx", "ldxsx", "lddw")
         if writes_dst and x.dst == isa.FP_REG:
             raise FilterError("frame pointer r10 is read only", pc=pc)
+        if info.kind == "atomic" and x.imm & isa.BPF_FETCH and x.src == isa.FP_REG:
+            raise FilterError("frame pointer r10 is read only (the atomic operation would write it)", pc=pc)
         if info.kind == "call":
             if x.src not in (0, isa.BPF_PSEUDO_CALL):
                 raise FilterError(f"call with src_reg {x.src} (kfunc calls by BTF id are not supported)", pc=pc)

@@ -443,6 +443,9 @@ def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_
                 err_addr = np.int64(addr)
                 break
             if (code & 0xE0) == 0xC0:  # atomic
+                if (imm & 0x01) != 0 and src == 10:
+                    status = ERR_FP_WRITE
+                    break
                 old = _load(arena, o, size)
                 sv = regs[src]
                 if size == 4:

@@ -22,6 +22,7 @@ def check(insns):
     ([Insn(0x05, 0, 0, -2), Insn(0x95)], 0, "outside"),
     ([Insn(0xB7, 11, 0, 0, 1), Insn(0x95)], 0, "register"),
     ([Insn(0xB7, 10, 0, 0, 1), Insn(0x95)], 0, "frame pointer"),
+    ([Insn(0xDB, 10, 10, -8, 0xE1), Insn(0x95)], 0, "frame pointer"),
     ([Insn(0x18, 0, 0, 0, 1)], 0, "second slot"),
     ([Insn(0x18, 0, 0, 0, 1), Insn(0x07, 0, 0, 0, 0), Insn(0x95)], 1, "second slot"),
     ([Insn(0x15, 0, 0, 1, 0), Insn(0x18), Insn(0), Insn(0x95)], 0, "middle of lddw"),
