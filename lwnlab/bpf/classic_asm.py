@@ -19,7 +19,7 @@ Also: ``ld #k``, ``ld len``, ``ld M[k]``, ``ldh/ldb [k]``, ``ld/ldh/ldb [x+k]``,
 ``add/sub/mul/div/mod/and/or/xor/lsh/rsh #k|x``, ``neg``, ``tax``, ``txa``,
 ``ja``/``jmp``, ``jeq/jgt/jge/jset #k|x, jt[, jf]`` and the inverted forms
 ``jne/jneq``, ``jlt``, ``jle`` (jt and jf swapped), ``.insn code, jt, jf, k``.
-Comments start with ``;``, ``#!`` lines are ignored, a leading ``NNNN:`` pc is
+Comments start with ``;`` or ``//`` (or a line starting with ``# ``), a leading ``NNNN:`` pc is
 ignored (so the disassembler's listing assembles back).
 """
 
@@ -101,9 +101,10 @@ def assemble(text: str, *, arch: str = "x86_64", file: str | None = None) -> lis
     rows = []
     labels: dict[str, int] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(";", 1)[0]
-        if line.lstrip().startswith("#!"):
-            continue
+        line = raw.split(";", 1)[0].split("//", 1)[0]
+        head = line.lstrip()
+        if head.startswith("#!") or head == "#" or head.startswith("# "):
+            continue  # a whole-line comment (``#`` is otherwise the immediate prefix)
         col = len(line) - len(line.lstrip())
         body = line.strip()
         m = _PCNUM.match(body)

@@ -221,6 +221,11 @@ def _cmd_run(args) -> int:
     if (args.syscall is None) == (args.trace is None):
         raise UsageError("give exactly one of --syscall NAME|NR and --trace FILE", field="syscall")
     filters = [_load_filter(f, arch.name) for f in args.filters]
+    for path, f in zip(args.filters, filters):
+        if f.big_endian != arch.big_endian and not path.endswith((".s", ".asm")):
+            print(f"lwnlab: warning: {path} is a {'big' if f.big_endian else 'little'}-endian filter but {arch.name} "
+                  f"is {'big' if arch.big_endian else 'little'}-endian: its argument offsets will not match",
+                  file=sys.stderr)
     stack = Stack(filters, cache=not args.no_cache)
     if args.trace:
         from lwnlab.seccomp.trace import read_trace
