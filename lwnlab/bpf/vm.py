@@ -610,6 +610,27 @@ class Machine:
             off += n
         return arena, table, packet
 
+    # -- memory access for helpers (called while a run is paused on STATUS_HELPER) ------------
+    def _locate(self, addr: int, size: int, write: bool) -> int:
+        arena, table, depth, stack_end = self._live
+        for r in range(table.shape[0]):
+            base, rsize, off, flags = (int(v) for v in table[r])
+            lo = stack_end - (depth + 1) * isa.STACK_SIZE if flags & RF_STACK else base
+            if lo <= addr and addr + size <= base + rsize:
+                if write and not flags & RF_WRITABLE:
+                    raise ExecutionError(f"helper wrote to read-only memory at {addr:#x}")
+                return off + (addr - base)
+        raise ExecutionError(f"helper accessed {size} bytes at {addr:#x}, outside every memory region")
+
+    def read(self, addr: int, size: int) -> bytes:
+        """Bytes at a program address (for helpers), bounds-checked like the program's own loads."""
+        o = self._locate(int(addr) & 0xFFFFFFFFFFFFFFFF, int(size), False)
+        return self._live[0][o:o + size].tobytes()
+
+    def write(self, addr: int, data: bytes) -> None:
+        o = self._locate(int(addr) & 0xFFFFFFFFFFFFFFFF, len(data), True)
+        self._live[0][o:o + len(data)] = np.frombuffer(bytes(data), dtype=np.uint8)
+
     def run(self, regions: list[Region] = (), args: tuple = ()) -> RunResult:
         arena, table, packet = self.make_memory(list(regions))
         regs = np.zeros(isa.MAX_REG, dtype=np.uint64)
@@ -629,7 +650,12 @@ class Machine:
                 if fn is None:
                     err = ExecutionError(f"call to unknown helper function {hid}", pc=int(state[ST_PC]) - 1)
                     return self._result(regs, state, err, arena, table, regions)
-                regs[0] = np.uint64(int(fn(self, regs)) & 0xFFFFFFFFFFFFFFFF)
+                self._live = (arena, table, int(state[ST_DEPTH]), stack_end)
+                try:
+                    regs[0] = np.uint64(int(fn(self, regs)) & 0xFFFFFFFFFFFFFFFF)
+                except ExecutionError as e:
+                    err = ExecutionError(f"helper {hid}: {e.message}", pc=int(state[ST_PC]) - 1)
+                    return self._result(regs, state, err, arena, table, regions)
                 continue
             break
         err = None

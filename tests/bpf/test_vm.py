@@ -169,6 +169,25 @@ def test_helper_hook():
     assert res.error is not None and "unknown helper function 9" in res.error.message and res.error.pc == 0
 
 
+def test_helpers_read_and_write_memory_with_bounds_checks():
+    def strlen(machine, regs):
+        data = machine.read(int(regs[1]), int(regs[2]))
+        return data.index(0) if 0 in data else len(data)
+
+    def poke(machine, regs):
+        machine.write(int(regs[1]), b"\x2a")
+        return 0
+
+    m = vm.Machine(program.to_array(asm.assemble("call 1\nexit")), helpers={1: strlen})
+    res = m.run([vm.Region("mem", vm.MEM_BASE, np.frombuffer(b"abc\0zz", np.uint8).copy())], args=(vm.MEM_BASE, 6))
+    assert res.r0 == 3
+    m = vm.Machine(program.to_array(asm.assemble("mov %r1, %r10\nadd %r1, -8\ncall 2\nldxb %r0, [%r10-8]\nexit")),
+                   helpers={2: poke})
+    assert m.run().r0 == 42
+    res = vm.Machine(program.to_array(asm.assemble("call 1\nexit")), helpers={1: strlen}).run(args=(0, 4))
+    assert res.error is not None and "helper 1" in res.error.message and res.error.pc == 0
+
+
 def test_legacy_packet_loads():
     insns = asm.assemble("ldabsh 2\nexit")
     res = vm.run_program(program.to_array(insns), bytes([0, 0, 0x12, 0x34]), packet=True)
