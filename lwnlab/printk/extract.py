@@ -175,6 +175,7 @@ _SIMPLE_ESC = {ord("n"): 10, ord("t"): 9, ord("r"): 13, ord("v"): 11, ord("f"): 
                ord("e"): 27, ord("E"): 27, ord("\\"): 92, ord("'"): 39, ord('"'): 34, ord("?"): 63}
 
 
+_IF0 = re.compile(rb"#[ \t]*if[ \t]+0[ \t]*(?:\n|/[*/])")
 _MACRO_NAME = re.compile(r"[A-Z]")  # has an upper-case letter: macro-like (DRV_NAME, MYIOC_s_ERR_FMT)
 _HARD_ESC = re.compile(rb"\\(?:[^ntrabfv\\'\"0-7]|[0-7]{1,3}[89]|[4-7][0-7][0-7]|$)")
 
@@ -262,6 +263,7 @@ class FileResult:
     skipped: dict = field(default_factory=dict)
     bytes: int = 0
     pr_fmt_defs: list[tuple[int, str]] = field(default_factory=list)  # (line, raw body text)
+    skipped_if0: int = 0  # calls under "#if 0"
 
 
 # ----------------------------------------------------------------------------- per-file macro knowledge
@@ -275,20 +277,6 @@ class _Define:
     tok: int  # token index of the '#'
     line: int
     undef: bool = False
-
-
-def _directives(tk: Tokens, pp: np.ndarray) -> list[tuple[str, int, int]]:
-    """(directive name, first token after the name, token index of T_PP_END) for each directive."""
-    out = []
-    kind = tk.kind
-    nt = len(tk)
-    for t in pp.tolist():
-        if t + 1 < nt and kind[t + 1] == T_IDENT:
-            e = t + 1
-            while e < nt and kind[e] != T_PP_END:
-                e += 1
-            out.append((tk.text(t + 1).decode("latin-1"), t + 2, e))
-    return out
 
 
 def _parse_define(tk: Tokens, t_hash: int, a: int, e: int) -> _Define | None:
@@ -688,9 +676,9 @@ class _FileContext:
         if b"pr_fmt" in self.data:
             for d in self.defs_of("pr_fmt"):
                 if d.params is not None:
-                    res.pr_fmt_defs.append((d.line, tk.buf[tk.start[d.body[0]] if d.body[0] < d.body[1] else 0:
-                                                            tk.end[d.body[1] - 1] if d.body[0] < d.body[1] else 0]
-                                            .tobytes().decode("latin-1")))
+                    a, b = d.body
+                    body = tk.buf[tk.start[a]:tk.end[b - 1]].tobytes() if b > a else b""
+                    res.pr_fmt_defs.append((d.line, body.decode("latin-1")))
         fams = [ex.families[ex.table.names[i]] for i in names.tolist()]
         if self.ex.local_wrappers and in_pp.any():
             extra = self.local_wrappers(calls, fams, in_pp)
@@ -704,7 +692,12 @@ class _FileContext:
                 fams = fams + [extra[table.names[i]] for i in n2[keep].tolist()]
         if calls.shape[0] == 0:
             return
-        sel = np.nonzero(in_pp == 0)[0]
+        keep = in_pp == 0
+        if _IF0.search(self.data):  # code under "#if 0" is never compiled: no entries
+            for a, b in self.if0_ranges():
+                keep &= ~((calls > a) & (calls < b))
+            res.skipped_if0 = int(((in_pp == 0) & ~keep).sum())
+        sel = np.nonzero(keep)[0]
         if sel.shape[0] == 0:
             return
         ctoks = calls[sel].astype(np.int32)
@@ -764,6 +757,30 @@ class _FileContext:
             out[d.name] = replace(fam, name=d.name, fmt_arg=d.params.index(pname), level=level, level_arg=level_arg,
                                   extra_prefixes=tuple(before + p for p in fam.extra_prefixes),
                                   kind=f"local:{fam.name}")
+        return out
+
+    def if0_ranges(self) -> list[tuple[int, int]]:
+        """Token ranges of ``#if 0`` branches (to the matching ``#else``/``#elif``/``#endif``)."""
+        tk = self.tk
+        out = []
+        stack: list[tuple[bool, int]] = []  # (is an "#if 0" branch, its start token)
+        for t in self.pp.tolist():
+            if t + 1 >= len(tk) or tk.kind[t + 1] != T_IDENT:
+                continue
+            name = tk.text(t + 1)
+            if name in (b"if", b"ifdef", b"ifndef"):
+                zero = name == b"if" and t + 3 < len(tk) and tk.text(t + 2) == b"0" and tk.kind[t + 3] == T_PP_END
+                stack.append((zero, t))
+            elif name in (b"else", b"elif") and stack:
+                zero, start = stack[-1]
+                if zero:
+                    out.append((start, t))
+                stack[-1] = (False, t)
+            elif name == b"endif" and stack:
+                zero, start = stack.pop()
+                if zero:
+                    out.append((start, t))
+        out += [(start, len(tk)) for zero, start in stack if zero]
         return out
 
     def func_of(self, t: int) -> str:

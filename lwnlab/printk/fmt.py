@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -181,7 +182,7 @@ class Format:
     def literals(self) -> list[bytes]:
         return [p for p in self.parts if isinstance(p, bytes) and p]
 
-    @property
+    @cached_property
     def literal_chars(self) -> int:
         """How much fixed text the format has: the specificity used to rank matches."""
         return sum(len(p) for p in self.literals)
@@ -214,6 +215,10 @@ class Format:
         return any(c.free for c in self.convs)
 
     def program(self) -> list[tuple]:
+        return self._program
+
+    @cached_property
+    def _program(self) -> list[tuple]:
         ops: list[tuple] = []
         for p in self.parts:
             if isinstance(p, bytes):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -231,8 +231,6 @@ class Index:
         lines = [HEADER]
         for e in self.entries:
             if only_kernel_index and not e.in_kernel_index:
-                continue
-            if not e.body and e.fmt is None:
                 continue
             lines.append(e.debugfs_line())
         return "\n".join(lines) + "\n"

@@ -549,7 +549,6 @@ def split_args(kind, start, buf, calls, maxargs):
         depth = 0
         na = 0
         u = t
-        in_pp = kind[calls[i]] == 5
         while u < nt:
             k = kind[u]
             if k == 4:

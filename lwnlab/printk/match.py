@@ -3,10 +3,10 @@
 1. Every format is compiled (:mod:`lwnlab.printk.fmt`) into a small program
    of ``LIT``/``RUN``/``ANY``/``OPT`` ops, flattened into numpy arrays.
 2. **Prefilter**: each format is keyed by its *rarest* literal q-gram (up to 7
-   bytes, packed into a uint64); the keys live in an open-addressing hash
-   table.  A numba kernel slides over each line, looks up every q-gram and
-   collects the formats whose key occurs: a format can only match a line that
-   contains its key.  (Formats with no literal at all, like ``"%s\\n"``, are
+   bytes, packed into a uint64) and by the rarest one that does not overlap it;
+   the keys live in an open-addressing hash table.  A numba kernel slides over
+   each line, looks up every q-gram and collects the formats whose keys both
+   occur: a format can only match a line that contains its literals.  (Formats with no literal at all, like ``"%s\\n"``, are
    always candidates, last.)
 3. **Verify** the candidates with a backtracking matcher over the ops, in
    order of decreasing literal characters: *the most specific format wins*
@@ -28,15 +28,14 @@ from lwnlab._jit import jit
 from lwnlab.printk import fmt as F
 from lwnlab.printk.index import Entry, Index
 
-QMAX = 7
-QMIN = 3  # formats whose literals are all shorter are tried last, after every keyed candidate
+QMAX = 7  # long literals are keyed by 7-byte grams
+QSHORT = 4  # literals of 4..6 bytes by 4-byte grams; formats whose literals are all shorter are tried last
 
 
 # ----------------------------------------------------------------------------- numba kernels
 
 
 def _warm_run():
-    m = Matcher.__new__(Matcher)
     prog = _compile_programs([F.parse(b"x=%d %s ok")])
     line = np.frombuffer(b"x=12 ab ok", np.uint8)
     return (line, np.int64(0), np.int64(line.shape[0]), prog[0], np.int64(0), np.int64(prog[0].shape[0]), prog[1],
@@ -228,12 +227,13 @@ def _warm_match():
 
 
 @jit(warmup=_warm_match)
-def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart, hlist, hmask, lens, budget, out,
-                ncand_out):
+def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart, hlist, hmask, lens, need, bloom,
+                budget, out, ncand_out):
     """For each line ``buf[offs[i]:offs[i+1]]``: the best matching format (or -1; -2 unknown)."""
     nl = offs.shape[0] - 1
     nf = score.shape[0]
     stamp = np.full(nf, -1, np.int64)
+    got = np.zeros(nf, np.int64)
     cand = np.empty(nf + 1, np.int64)
     stack = np.zeros((512, 3), np.int64)
     nlen = lens.shape[0]
@@ -246,22 +246,31 @@ def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart
             for L in range(1, QMAX + 1):
                 if p + L > e:
                     break
-                if p + L > e:
-                    break
                 v = v | (np.uint64(buf[p + L - 1]) << np.uint64(8 * (L - 1)))
                 if lens[L] == 0:
                     continue
                 key = v | (np.uint64(L) << np.uint64(56))
-                h = (key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+                hm = key * np.uint64(0x9E3779B97F4A7C15)
+                # a 256 KB bitmap of the keys answers most "not a key" cheaply, from cache
+                bb = np.int64(hm >> np.uint64(43))
+                if (bloom[bb >> 6] >> np.uint64(bb & 63)) & np.uint64(1) == np.uint64(0):
+                    continue
+                h = hm >> np.uint64(40)
                 slot = np.int64(h) & hmask
                 while hkeys[slot] != np.uint64(0):
                     if hkeys[slot] == key:
                         for q in range(hstart[slot], hstart[slot + 1]):
-                            f = hlist[q]
+                            code = hlist[q]
+                            f = code >> 1
+                            bit = 1 << (code & 1)
                             if stamp[f] != li:
                                 stamp[f] = li
-                                cand[nc] = f
-                                nc += 1
+                                got[f] = 0
+                            if got[f] & bit == 0:
+                                got[f] |= bit
+                                if got[f] == need[f]:
+                                    cand[nc] = f
+                                    nc += 1
                         break
                     slot = (slot + 1) & hmask
         ncand_out[li] = nc
@@ -331,12 +340,24 @@ def _grams(f: F.Format) -> list[int]:
         if op[0] != F.OP_LIT:
             continue
         p = op[1]
-        if len(p) >= QMAX:
-            for i in range(len(p) - QMAX + 1):
-                out.add(_pack(p[i:i + QMAX]))
-        elif len(p) >= QMIN:
-            out.add(_pack(p))
+        q = QMAX if len(p) >= QMAX else QSHORT
+        for i in range(len(p) - q + 1):
+            out.add(_pack(p[i:i + q]))
     return list(out)
+
+
+def _grams_pos(f: F.Format) -> list[tuple[int, int, int]]:
+    """(packed gram, literal piece number, offset) of every q-gram of the format's literals."""
+    out = []
+    k = 0
+    for op in f.program():
+        if op[0] != F.OP_LIT:
+            continue
+        p = op[1]
+        q = QMAX if len(p) >= QMAX else QSHORT
+        out += [(_pack(p[i:i + q]), k, i) for i in range(len(p) - q + 1)]
+        k += 1
+    return out
 
 
 def _pack_lines(lines: list[bytes]):
@@ -405,7 +426,11 @@ class Matcher:
 
     def __init__(self, entries: list[Entry], formats: list[F.Format] | None = None, budget: int = 20000):
         self.entries = list(entries)
-        self.formats = formats if formats is not None else [F.parse(e.body) for e in self.entries]
+        if formats is None:
+            cache: dict[bytes, F.Format] = {}
+            formats = [cache[e.body] if e.body in cache else cache.setdefault(e.body, F.parse(e.body))
+                       for e in self.entries]
+        self.formats = formats
         self.budget = budget
         self.ops, self.blob, self.op_start = _compile_programs(self.formats)
         self.score = np.array([f.literal_chars for f in self.formats], np.int64)
@@ -421,24 +446,37 @@ class Matcher:
         return cls([Entry(fmt=f, func="", file="", line=0) for f in fmts], **kw)
 
     def _build_prefilter(self):
+        """Two keys per format: its rarest gram and the rarest one not overlapping it; a line is a
+        candidate for a format only when it contains both (one key when the format has one)."""
         nf = len(self.formats)
-        grams = [_grams(f) for f in self.formats]
-        flat = np.array([g for gs in grams for g in gs], np.uint64) if any(grams) else np.zeros(0, np.uint64)
+        gp = [_grams_pos(f) for f in self.formats]
+        flat = np.array([g for gs in gp for g, _, _ in set(gs)], np.uint64) if any(gp) else np.zeros(0, np.uint64)
         uniq, counts = np.unique(flat, return_counts=True)
         freq = dict(zip(uniq.tolist(), counts.tolist()))
-        key_of = np.zeros(nf, np.uint64)
+        pair_key, pair_code, pair_score = [], [], []
+        need = np.zeros(nf, np.int64)
         nokey = []
-        for i, gs in enumerate(grams):
+        for i, gs in enumerate(gp):
             if not gs:
                 nokey.append(i)
                 continue
-            # rarest first; among equals prefer the longer gram
-            key_of[i] = min(gs, key=lambda g: (freq[g], -(g >> 56)))
+            gs = sorted(gs, key=lambda x: (freq[x[0]], -(x[0] >> 56)))
+            g0, p0, o0 = gs[0]
+            pair_key.append(g0)
+            pair_code.append(2 * i)
+            need[i] = 1
+            for g, p, o in gs[1:]:
+                if g != g0 and (p != p0 or abs(o - o0) >= QMAX):
+                    pair_key.append(g)
+                    pair_code.append(2 * i + 1)
+                    need[i] = 3
+                    break
         self.nokey = np.array(sorted(nokey, key=lambda i: -self.score[i]), np.int64)
-        keyed = np.array([i for i in range(nf) if grams[i]], np.int64)
-        keys = key_of[keyed]
-        order = np.lexsort((-self.score[keyed], keys))
-        keys, keyed = keys[order], keyed[order]
+        self.need = need
+        keys = np.array(pair_key, np.uint64)
+        codes = np.array(pair_code, np.int64)
+        order = np.lexsort((-self.score[codes // 2] if len(codes) else codes, keys))
+        keys, codes = keys[order], codes[order]
         ukeys, first = np.unique(keys, return_index=True)
         size = 16
         while size < 2 * len(ukeys) + 2:
@@ -454,7 +492,7 @@ class Matcher:
                 s = (s + 1) & mask
             hkeys[s] = k
             slot_of[j] = s
-        # CSR by slot order
+        # CSR in slot order
         bounds = np.append(first, len(keys))
         counts_slot = np.zeros(size, np.int64)
         counts_slot[slot_of] = np.diff(bounds)
@@ -462,17 +500,24 @@ class Matcher:
         hlist = np.empty(len(keys), np.int64)
         for j in range(len(ukeys)):
             s = slot_of[j]
-            hlist[hstart[s]:hstart[s] + bounds[j + 1] - bounds[j]] = keyed[bounds[j]:bounds[j + 1]]
+            hlist[hstart[s]:hstart[s] + bounds[j + 1] - bounds[j]] = codes[bounds[j]:bounds[j + 1]]
         lens = np.zeros(QMAX + 1, np.int64)
         for k in ukeys.tolist():
             lens[k >> 56] = 1
+        # the bitmap: bit (key * golden) >> 43 (21 bits) for every key
+        bloom = np.zeros(1 << 15, np.uint64)
+        if len(ukeys):
+            bits = ((ukeys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(43)).astype(np.int64)
+            np.bitwise_or.at(bloom, bits >> 6, np.left_shift(np.uint64(1), (bits & 63).astype(np.uint64)))
+        self.bloom = bloom
         self.hkeys, self.hstart, self.hlist, self.hmask, self.lens = hkeys, hstart, hlist, np.int64(mask), lens
 
     def _kernel_args(self, buf, offs):
         out = np.full(offs.shape[0] - 1, -1, np.int64)
         ncand = np.zeros(offs.shape[0] - 1, np.int64)
         return (buf, offs, self.ops, self.op_start, self.blob, F.CLASS_TABLE, self.score, self.nokey, self.hkeys,
-                self.hstart, self.hlist, self.hmask, self.lens, np.int64(self.budget), out, ncand)
+                self.hstart, self.hlist, self.hmask, self.lens, self.need, self.bloom, np.int64(self.budget), out,
+                ncand)
 
     def regex(self, i: int) -> re.Pattern:
         r = self._regex_cache.get(i)

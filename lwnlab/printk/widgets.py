@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import ipywidgets as W
 import numpy as np

@@ -185,3 +185,10 @@ def test_builtin_macros_in_formats(tree):
                               '\tpr_info(KBUILD_BASENAME " " __FILE__ " v" __stringify(VER) "\\n");\n}\n'})
     got = [e.debugfs_line() for e in build_index(root, progress=False)]
     assert got == ['<3> my-file.c:5 f "mpt: %s: x\\n"', '<6> my-file.c:6 f "my_file my-file.c v3\\n"']
+
+
+def test_if0_blocks_are_not_compiled(tree):
+    root = tree({"z.c": 'void f(void)\n{\n#if 0\n\tpr_err("dead\\n");\n#else\n\tpr_err("alive\\n");\n#endif\n'
+                        '#if 0 /* old */\n#ifdef X\n\tpr_err("dead2\\n");\n#endif\n#endif\n#ifdef Y\n\tpr_err("maybe\\n");\n#endif\n}\n'})
+    r = Extractor(root).extract_file(root / "z.c", "z.c")
+    assert [c.fmt for c in r.calls] == [b"\x013alive\n", b"\x013maybe\n"] and r.skipped_if0 == 2
