@@ -49,18 +49,24 @@ _SIMPLE = {LD_W_ABS: OP_LDW, LDX_W_ABS: OP_LDW, JEQ_K: OP_JEQ_K, RET_K: OP_RET_K
            LD_MEM: OP_LD_MEM, LDX_MEM: OP_LDX_MEM, ST: OP_ST, STX: OP_STX, TAX: OP_TAX, TXA: OP_TXA}
 
 
+_JUMPS = (OP_JEQ_K, OP_JGE_K, OP_JGT_K, OP_JSET_K, OP_JEQ_X, OP_JGT_X, OP_JGE_X, OP_JSET_X)
+
+
 def decode(code, jt, jf, k) -> np.ndarray:
     """Pre-decode a checked classic program to int64[n, 4]: (op, true target, false target, k).
 
     Jump targets become absolute pcs, ``len`` becomes an immediate 64, ALU ops keep their
-    classic code in the target column.  One row per instruction: one cache line, one switch.
+    classic operation in column 1.  Any instruction the run loop could not execute safely (an
+    unknown opcode, a load outside seccomp_data or M[], a successor outside the program)
+    becomes OP_BAD, so the loop needs no pc or index checks of its own.
     """
     n = len(code)
     out = np.zeros((n, 4), dtype=np.int64)
     for i in range(n):
         c, kk = int(code[i]), int(k[i]) & 0xFFFFFFFF
         op = _SIMPLE.get(c)
-        t, f = i + 1, i + 1
+        t = f = i + 1
+        succ: tuple = (i + 1,)
         if c in (LD_W_LEN, LDX_W_LEN):
             op, kk = (OP_LD_IMM if c == LD_W_LEN else OP_LDX_IMM), 64
         elif op is None:
@@ -71,11 +77,17 @@ def decode(code, jt, jf, k) -> np.ndarray:
                 op = OP_BAD
         elif op == OP_JA:
             t = f = i + 1 + kk
-        elif op in (OP_JEQ_K, OP_JGE_K, OP_JGT_K, OP_JSET_K, OP_JEQ_X, OP_JGT_X, OP_JGE_X, OP_JSET_X):
+            succ = (t,)
+        elif op in _JUMPS:
             t, f = i + 1 + int(jt[i]), i + 1 + int(jf[i])
+            succ = (t, f)
+        elif op in (OP_RET_K, OP_RET_A):
+            succ = ()
         elif op == OP_LDW and (kk >= 64 or kk & 3):
             op = OP_BAD
         elif op in (OP_LD_MEM, OP_LDX_MEM, OP_ST, OP_STX) and kk >= 16:
+            op = OP_BAD
+        if any(not 0 <= x < n for x in succ):
             op = OP_BAD
         if op == OP_LDW:
             kk >>= 2
@@ -91,8 +103,8 @@ def _run_one(prog, start, n, words, row, mem, path, record):
     pc = np.int64(0)
     steps = np.int64(0)
     while True:
-        if pc < 0 or pc >= n:
-            return RUN_ERROR, steps
+        # no pc check needed: decode() turned every instruction whose successor lies outside the
+        # program into OP_BAD, so pc stays in [0, n)
         i = start + pc
         op = prog[i, 0]
         kk = prog[i, 3]

@@ -205,3 +205,14 @@ def test_disasm_asm_round_trip(prog):
     text = classic_asm.disassemble(prog)
     assert classic_asm.assemble(text) == prog
     classic_asm.c_like(prog)
+
+
+def test_engine_is_safe_on_unchecked_programs():
+    """Even without the kernel's checks, the batch engine stops with an error instead of reading out of bounds."""
+    for prog in ([CInsn(0x15, 200, 0, 1), RET_ALLOW], [CInsn(0x20, 0, 0, 4000), RET_ALLOW],
+                 [CInsn(0x60, 0, 0, 99), RET_ALLOW], [CInsn(0x20, 0, 0, 0)], [CInsn(0x05, 0, 0, 7), RET_ALLOW],
+                 [CInsn(0xFF), RET_ALLOW]):
+        dec = cvm.decode(*classic.to_arrays(prog))
+        path = np.zeros(8, dtype=np.int64)
+        ret, _ = cvm.run_path(dec, np.zeros((1, 16), np.uint32), path)
+        assert ret == cvm.RUN_ERROR, prog
