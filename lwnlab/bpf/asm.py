@@ -10,6 +10,8 @@
     jeq %r1, 0x5, +2        # conditional jumps: jeq jgt jge jset jne jsgt jsge jlt jle jslt jsle [32]
     ja done                 # or a label; gotol takes a 32-bit offset
     lddw %r0, 0x1122334455667788
+    lddw %r1, map_fd(3)     # pseudo sources: map_fd(fd), map_value(fd, off), btf_var(id), func(label),
+                            # map_idx(i), map_idx_value(i, off)
     call 1                  # a helper by id; 'call local f' calls a function of the program
     le16/be32/bswap64 %r0   # byte swaps; sdiv/smod[32]; movsx8/16/32 %r0, %r1 and movsx832/1632
     exit
@@ -35,6 +37,10 @@ _JMP = {mn: op for op, (mn, _) in isa.JMP_OPS.items()}
 _SIZES = {"b": isa.BPF_B, "h": isa.BPF_H, "w": isa.BPF_W, "dw": isa.BPF_DW}
 _ATOMIC = {"add": isa.BPF_ADD, "or": isa.BPF_OR, "and": isa.BPF_AND, "xor": isa.BPF_XOR}
 
+#: lddw's pseudo sources, ``lddw %r1, map_fd(3)`` ... (include/uapi/linux/bpf.h BPF_PSEUDO_*)
+_PSEUDO = {"map_fd": isa.BPF_PSEUDO_MAP_FD, "map_value": isa.BPF_PSEUDO_MAP_VALUE, "btf_var": isa.BPF_PSEUDO_BTF_ID,
+           "func": isa.BPF_PSEUDO_FUNC, "map_idx": isa.BPF_PSEUDO_MAP_IDX,
+           "map_idx_value": isa.BPF_PSEUDO_MAP_IDX_VALUE}
 _LABEL_RE = re.compile(r"^([A-Za-z_.$][\w.$]*)\s*:")
 _REG_RE = re.compile(r"^%?r(\d+)$")
 _MEM_RE = re.compile(r"^\[\s*(%?r\d+)\s*(?:([+-])\s*(0x[0-9a-fA-F]+|\d+))?\s*\]$")
@@ -211,6 +217,22 @@ def _assemble_one(ln: _Line, pc: int, labels: dict[str, int]) -> list[Insn]:
         dst, off = _mem(ops[0], ln)
         return [Insn(isa.BPF_STX | isa.BPF_ATOMIC | size, dst, _reg(ops[1], ln), off, aop)]
     if mn == "lddw":
+        m = re.fullmatch(r"\s*(%?r\d+)\s*,\s*([a-z_]+)\(\s*([^,)]+?)\s*(?:,\s*([^)]+?)\s*)?\)\s*", rest)
+        if m and m.group(2) in _PSEUDO:
+            src = _PSEUDO[m.group(2)]
+            dst = _reg(m.group(1), ln)
+            if src == isa.BPF_PSEUDO_FUNC:
+                first = _target(m.group(3), ln, pc, labels, bits=32)
+            else:
+                first = parse_int(m.group(3), ln, 0, (1 << 31) - 1, f"a {m.group(2)} number")
+            second = 0
+            if src in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+                if m.group(4) is None:
+                    raise ln.err(f"{m.group(2)} takes a map and an offset: {m.group(2)}(map, offset)")
+                second = parse_int(m.group(4), ln, 0, (1 << 31) - 1, "a value offset")
+            elif m.group(4) is not None:
+                raise ln.err(f"{m.group(2)} takes one number")
+            return [Insn(isa.LDDW, dst, src, 0, first), Insn(0, 0, 0, 0, second)]
         ops = _ops(rest, ln, 2, mn)
         dst = _reg(ops[0], ln)
         v = parse_int(ops[1], ln, -(1 << 63), (1 << 64) - 1, "a 64-bit immediate") & ((1 << 64) - 1)

@@ -102,12 +102,23 @@ def disasm_one(insns: list[Insn], pc: int, labels: dict[int, str] | None = None)
             name = ("fetch " if x.imm & isa.BPF_FETCH else "") + _ATOMIC_BASE[x.imm & 0xF0]
         return f"lock {name}{sfx} {_memop(x.dst, x.off)}, %r{x.src}", 1
     if k == "lddw":
-        if pc + 1 >= len(insns) or x.src != 0:
+        if pc + 1 >= len(insns) or x.src not in isa.LDDW_SRC_NAMES or x.off:
             return _raw(x), 1
         y = insns[pc + 1]
         if y.code or y.dst or y.src or y.off:
             return _raw(x), 1
-        return f"lddw %r{x.dst}, {lddw_value(x, y):#x}", 2
+        if x.src == 0:
+            return f"lddw %r{x.dst}, {lddw_value(x, y):#x}", 2
+        name = isa.LDDW_SRC_NAMES[x.src]
+        if x.src == isa.BPF_PSEUDO_FUNC:
+            return f"lddw %r{x.dst}, func({tgt(x.imm)})", 2
+        if x.imm < 0 or y.imm < 0:
+            return _raw(x), 1
+        if x.src in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+            return f"lddw %r{x.dst}, {name}({x.imm}, {y.imm})", 2
+        if y.imm:
+            return _raw(x), 1
+        return f"lddw %r{x.dst}, {name}({x.imm})", 2
     if k == "ld_abs":
         return f"ldabs{isa.SIZE_SUFFIX[x.code & 0x18]} {_num(x.imm)}", 1
     if k == "ld_ind":
@@ -142,6 +153,8 @@ def _labels(insns: list[Insn]) -> dict[int, str]:
             elif k == "jmp":
                 targets.add(pc + 1 + x.off)
             elif k == "call" and x.src == 1:
+                targets.add(pc + 1 + x.imm)
+            elif k == "lddw" and x.src == isa.BPF_PSEUDO_FUNC:
                 targets.add(pc + 1 + x.imm)
         pc += used
     return {t: f"L{t}" for t in sorted(targets) if 0 <= t <= len(insns)}
@@ -220,7 +233,14 @@ def pseudo_c_one(insns: list[Insn], pc: int, helper_names: dict[int, str] | None
     if k == "lddw":
         if pc + 1 >= len(insns):
             return "invalid lddw (truncated)", 1
-        return f"r{x.dst} = {lddw_value(x, insns[pc + 1]):#x} ll", 2
+        y = insns[pc + 1]
+        form = {isa.BPF_PSEUDO_MAP_FD: f"map[fd:{x.imm}]", isa.BPF_PSEUDO_MAP_VALUE: f"map[fd:{x.imm}][0]+{y.imm}",
+                isa.BPF_PSEUDO_BTF_ID: f"btf_var[id:{x.imm}]", isa.BPF_PSEUDO_FUNC: f"func pc{x.imm:+d}",
+                isa.BPF_PSEUDO_MAP_IDX: f"map[idx:{x.imm}]",
+                isa.BPF_PSEUDO_MAP_IDX_VALUE: f"map[idx:{x.imm}][0]+{y.imm}"}.get(x.src)
+        if form is not None:
+            return f"r{x.dst} = {form}", 2
+        return f"r{x.dst} = {lddw_value(x, y):#x} ll", 2
     if k == "ld_abs":
         return f"r0 = *({isa.SIZE_CTYPE[x.code & 0x18]} *)skb[{x.imm}]", 1
     if k == "ld_ind":

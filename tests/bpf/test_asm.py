@@ -156,3 +156,17 @@ def test_labels_listing_round_trips():
 def test_pseudo_c(text, pc):
     names = {1: "bpf_map_lookup_elem"}
     assert disasm.pseudo_c(asm.assemble(text), helper_names=names, codes=False).strip() == pc
+
+
+def test_lddw_pseudo_sources_round_trip():
+    src = ("lddw %r1, map_fd(3)\nlddw %r2, map_value(3, 16)\nlddw %r3, btf_var(77)\nlddw %r4, func(f)\n"
+           "lddw %r5, map_idx(0)\nlddw %r6, map_idx_value(1, 8)\nexit\nf: exit")
+    p = asm.assemble(src)
+    assert [x.src for x in p[0:12:2]] == [1, 2, 3, 4, 5, 6] and p[3].imm == 16 and p[6].imm == 6
+    assert asm.assemble(disasm.disassemble(p)) == p
+    assert "r2 = map[fd:3][0]+16" in disasm.pseudo_c(p)
+    program.check_program(p, allow_pseudo=True)
+    with pytest.raises(FilterError if False else Exception, match="maps"):
+        program.check_program(p)
+    with pytest.raises(AsmError, match="offset"):
+        asm.assemble("lddw %r1, map_value(3)")
