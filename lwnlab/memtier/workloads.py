@@ -140,15 +140,16 @@ def zipf_constants(n: int, s: float) -> tuple[float, float, float]:
 # ----------------------------------------------------------------------------- drawing accesses
 
 
-@jit(warmup=lambda: (np.zeros((1, NCI), np.int64) + 8, np.zeros((1, NCF)) + 0.5, 0, 4, np.zeros(4, np.int64),
+@jit(warmup=lambda: (np.zeros((1, NCI), np.int64) + 8, np.zeros((1, NCF)) + 0.5, 0, 4, np.zeros(4, np.int64), 0,
                      np.zeros(1, np.int64), np.ones(4, np.uint64), 0))
-def gen_ranks(cg_i, cg_f, c, cnt, out, scanpos, rng, now_ms):
-    """Fill ``out[:cnt]`` with page indices in [0, n) of cgroup ``c`` at time ``now_ms``.
+def gen_ranks(cg_i, cg_f, c, cnt, buf, o, scanpos, rng, now_ms):
+    """Fill ``buf[o:o+cnt]`` with page indices in [0, n) of cgroup ``c`` at time ``now_ms``.
 
     One tight loop per pattern; the popularity rank is then scrambled (rank * m mod n, m coprime
     to n) if asked, and shifted by the current phase's offset.
     """
     n = cg_i[c, CI_N]
+    out = buf[o:o + cnt]
     kind = cg_i[c, CI_KIND]
     if kind == K_UNIFORM:
         fn = float(n)
@@ -242,13 +243,13 @@ def gen_ranks(cg_i, cg_f, c, cnt, out, scanpos, rng, now_ms):
 def fill_accesses(cg_i, cg_f, scanpos, rng, now_ms, cgs, pages, writes, tmp):
     """One batch of accesses (a simulated millisecond): who issues each, which page, read or write.
 
-    Each access's cgroup is drawn by weight; each cgroup's pages are then drawn in one tight
-    loop and scattered back in issue order; then each access is a write with 1 - read_ratio.
+    Each access's cgroup is drawn by weight (and, right away, whether it writes: 1 - read_ratio);
+    each cgroup's pages are then drawn in one tight loop and scattered back in issue order.
     """
     m = pages.shape[0]
     ncg = cg_i.shape[0]
     if ncg == 1:
-        gen_ranks(cg_i, cg_f, 0, m, tmp, scanpos, rng, now_ms)
+        gen_ranks(cg_i, cg_f, 0, m, tmp, 0, scanpos, rng, now_ms)
         base = cg_i[0, CI_START]
         rr = cg_f[0, CF_READ]
         for k in range(m):
@@ -257,28 +258,26 @@ def fill_accesses(cg_i, cg_f, scanpos, rng, now_ms, cgs, pages, writes, tmp):
         for k in range(m):
             writes[k] = 1 if next_double(rng) >= rr else 0
         return
+    counts = np.zeros(ncg, np.int64)
     for k in range(m):
         u = next_double(rng)
         c = 0
         while c < ncg - 1 and u >= cg_f[c, CF_CUMW]:
             c += 1
         cgs[k] = c
+        counts[c] += 1
+        writes[k] = 1 if next_double(rng) >= cg_f[c, CF_READ] else 0
+    cursor = np.zeros(ncg, np.int64)
+    o = 0
     for c in range(ncg):
-        cnt = 0
-        for k in range(m):
-            if cgs[k] == c:
-                cnt += 1
-        if cnt == 0:
-            continue
-        gen_ranks(cg_i, cg_f, c, cnt, tmp, scanpos, rng, now_ms)
-        base = cg_i[c, CI_START]
-        j = 0
-        for k in range(m):
-            if cgs[k] == c:
-                pages[k] = base + tmp[j]
-                j += 1
+        cursor[c] = o
+        if counts[c] > 0:
+            gen_ranks(cg_i, cg_f, c, counts[c], tmp, o, scanpos, rng, now_ms)
+        o += counts[c]
     for k in range(m):
-        writes[k] = 1 if next_double(rng) >= cg_f[cgs[k], CF_READ] else 0
+        c = cgs[k]
+        pages[k] = cg_i[c, CI_START] + tmp[cursor[c]]
+        cursor[c] += 1
 
 
 # ----------------------------------------------------------------------------- compilation
