@@ -307,7 +307,8 @@ def parse(fmt: bytes | str) -> Format:
             lit += b"%"  # vsprintf prints an unknown conversion's '%' (and what follows) literally
             i = j + 1
             continue
-        flags, width, prec, qual, conv = (g.decode("latin-1") if g is not None else None for g in m.groups())
+        flags, width, prec, qual, conv = m.groups()
+        conv = chr(conv[0])
         end = m.end()
         if conv == "%":
             lit += b"%"
@@ -323,10 +324,10 @@ def parse(fmt: bytes | str) -> Format:
         if lit:
             parts.append(bytes(lit))
             lit = bytearray()
-        parts.append(Conv(fmt[j:end].decode("latin-1"), flags or "",
-                          None if width is None else (-1 if width == "*" else int(width)),
-                          None if prec is None else (-1 if prec == "*" else int(prec or 0)),
-                          qual or "", conv, ext))
+        parts.append(Conv(fmt[j:end].decode("latin-1"), flags.decode() if flags else "",
+                          None if width is None else (-1 if width == b"*" else int(width)),
+                          None if prec is None else (-1 if prec == b"*" else int(prec or 0)),
+                          qual.decode() if qual else "", conv, ext))
         i = end
     if lit:
         parts.append(bytes(lit))

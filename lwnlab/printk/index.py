@@ -19,6 +19,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
@@ -127,7 +128,7 @@ class Entry:
     module: str = ""
     reason: str = ""
 
-    @property
+    @cached_property
     def level_flags(self) -> tuple[int, bool, int]:
         """(level, cont, prefix length stripped from fmt)."""
         if self.level is not None:
@@ -143,7 +144,7 @@ class Entry:
     def cont(self) -> bool:
         return self.level_flags[1]
 
-    @property
+    @cached_property
     def body(self) -> bytes:
         """What pi_show prints between the quotes, unescaped: prefix + fmt (level prefix stripped)."""
         pre = self.subsys_fmt_prefix or b""
@@ -322,14 +323,23 @@ class Index:
 
 
 def _extract_chunk(args):
-    """Worker: extract a chunk of files (a fresh Extractor per process, header caches and all)."""
+    """Worker: extract a chunk of files (a fresh Extractor per process, header caches and all).
+
+    Returns compact per-file summaries and the entries, so that only entries cross the pipe."""
     root, chunk = args
     from lwnlab.printk.extract import Extractor
 
     ex = _WORKER.get(root)
     if ex is None:
         ex = _WORKER[root] = Extractor(root)
-    return [ex.extract_file(p, rel) for p, rel in chunk]
+    return [_summarise(ex.extract_file(p, rel)) for p, rel in chunk]
+
+
+def _summarise(r):
+    ents = [Entry(fmt=c.fmt, func=c.func, file=c.file, line=c.line, level=c.level, subsys_fmt_prefix=c.subsys_prefix,
+                  in_kernel_index=c.in_kernel_index, macro=c.macro, module=c.module, reason=c.reason)
+            for c in r.calls if c.fmt is not None]
+    return (r.bytes, r.unresolved, len(r.pr_fmt_defs), {k: n for k, (n, _) in r.skipped.items()}, len(r.calls), ents)
 
 
 _WORKER: dict = {}
@@ -360,7 +370,7 @@ def build_index(root: str | Path, subdirs: Iterable[str] = (), *, headers: bool 
         if jobs <= 1 or len(files) < 200:
             ex = Extractor(root)
             for p, rel in files:
-                yield [ex.extract_file(p, rel)]
+                yield [_summarise(ex.extract_file(p, rel))]
             return
         import multiprocessing as mp
 
@@ -377,19 +387,14 @@ def build_index(root: str | Path, subdirs: Iterable[str] = (), *, headers: bool 
     pr_fmt = 0
     done = 0
     for batch in results():
-        for r in batch:
-            nbytes += r.bytes
-            unresolved += r.unresolved
-            pr_fmt += len(r.pr_fmt_defs)
-            for k, (n, _) in r.skipped.items():
+        for nb, unres, npr, sk, nc, ents in batch:
+            nbytes += nb
+            unresolved += unres
+            pr_fmt += npr
+            ncalls += nc
+            for k, n in sk.items():
                 skipped[k] += n
-            for c in r.calls:
-                ncalls += 1
-                if c.fmt is None:
-                    continue
-                entries.append(Entry(fmt=c.fmt, func=c.func, file=c.file, line=c.line, level=c.level,
-                                     subsys_fmt_prefix=c.subsys_prefix, in_kernel_index=c.in_kernel_index,
-                                     macro=c.macro, module=c.module, reason=c.reason))
+            entries += ents
         done += len(batch)
         if bar is not None:
             bar.update(len(batch))

@@ -309,6 +309,22 @@ def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart
 # ----------------------------------------------------------------------------- building
 
 
+@jit(warmup=lambda: (np.array([5, 9], np.uint64), np.int64(16)))
+def _hash_insert(ukeys, size):
+    """Open addressing with linear probing: the slot of each (distinct, non-zero) key."""
+    hkeys = np.zeros(size, np.uint64)
+    slot_of = np.empty(ukeys.shape[0], np.int64)
+    mask = size - 1
+    for j in range(ukeys.shape[0]):
+        k = ukeys[j]
+        s = np.int64((k * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        while hkeys[s] != np.uint64(0):
+            s = (s + 1) & mask
+        hkeys[s] = k
+        slot_of[j] = s
+    return hkeys, slot_of
+
+
 def _compile_programs(formats: list[F.Format]):
     rows = []
     starts = [0]
@@ -426,14 +442,21 @@ class Matcher:
 
     def __init__(self, entries: list[Entry], formats: list[F.Format] | None = None, budget: int = 20000):
         self.entries = list(entries)
+        cache: dict[bytes, F.Format] = {}
         if formats is None:
-            cache: dict[bytes, F.Format] = {}
             formats = [cache[e.body] if e.body in cache else cache.setdefault(e.body, F.parse(e.body))
                        for e in self.entries]
-        self.formats = formats
+        self.formats = formats  # per entry
         self.budget = budget
-        self.ops, self.blob, self.op_start = _compile_programs(self.formats)
         self.score = np.array([f.literal_chars for f in self.formats], np.int64)
+        # the kernels work on unique format texts; each maps back to its first entry
+        first: dict[bytes, int] = {}
+        for i, e in enumerate(self.entries):
+            first.setdefault(e.body, i)
+        self.urep = np.array(list(first.values()), np.int64)
+        self.uformats = [self.formats[i] for i in self.urep.tolist()]
+        self.uscore = self.score[self.urep] if len(self.urep) else np.zeros(0, np.int64)
+        self.ops, self.blob, self.op_start = _compile_programs(self.uformats)
         self._regex_cache: dict[int, re.Pattern] = {}
         self._build_prefilter()
 
@@ -447,60 +470,87 @@ class Matcher:
 
     def _build_prefilter(self):
         """Two keys per format: its rarest gram and the rarest one not overlapping it; a line is a
-        candidate for a format only when it contains both (one key when the format has one)."""
-        nf = len(self.formats)
-        gp = [_grams_pos(f) for f in self.formats]
-        flat = np.array([g for gs in gp for g, _, _ in set(gs)], np.uint64) if any(gp) else np.zeros(0, np.uint64)
-        uniq, counts = np.unique(flat, return_counts=True)
-        freq = dict(zip(uniq.tolist(), counts.tolist()))
-        pair_key, pair_code, pair_score = [], [], []
+        candidate for a format only when it contains both (one key when the format has one).
+        Built with numpy over all literal pieces at once."""
+        nf = len(self.uformats)
+        pf, pno, pbytes = [], [], []
+        for u, f in enumerate(self.uformats):
+            k = 0
+            for op in f.program():
+                if op[0] == F.OP_LIT:
+                    if len(op[1]) >= QSHORT:
+                        pf.append(u)
+                        pno.append(k)
+                        pbytes.append(op[1])
+                    k += 1
         need = np.zeros(nf, np.int64)
-        nokey = []
-        for i, gs in enumerate(gp):
-            if not gs:
-                nokey.append(i)
-                continue
-            gs = sorted(gs, key=lambda x: (freq[x[0]], -(x[0] >> 56)))
-            g0, p0, o0 = gs[0]
-            pair_key.append(g0)
-            pair_code.append(2 * i)
-            need[i] = 1
-            for g, p, o in gs[1:]:
-                if g != g0 and (p != p0 or abs(o - o0) >= QMAX):
-                    pair_key.append(g)
-                    pair_code.append(2 * i + 1)
-                    need[i] = 3
-                    break
-        self.nokey = np.array(sorted(nokey, key=lambda i: -self.score[i]), np.int64)
+        has = np.zeros(nf, bool)
+        pairs_k, pairs_c = [np.zeros(0, np.uint64)], [np.zeros(0, np.int64)]
+        if pbytes:
+            plen = np.array([len(b) for b in pbytes], np.int64)
+            pstart = np.zeros(len(plen), np.int64)
+            np.cumsum(plen[:-1], out=pstart[1:])
+            pq = np.where(plen >= QMAX, QMAX, QSHORT)
+            nwin = plen - pq + 1
+            piece_of = np.repeat(np.arange(len(plen)), nwin)
+            off = np.arange(piece_of.shape[0]) - np.repeat(np.cumsum(nwin) - nwin, nwin)
+            pos = pstart[piece_of] + off
+            q = pq[piece_of]
+            blob = np.frombuffer(b"".join(pbytes) + b"\0" * QMAX, np.uint8).astype(np.uint64)
+            gram = np.zeros(pos.shape[0], np.uint64)
+            for k in range(QMAX):
+                part = blob[pos + k] << np.uint64(8 * k)
+                gram |= np.where(k < q, part, np.uint64(0))
+            gram |= q.astype(np.uint64) << np.uint64(56)
+            fmt = np.array(pf, np.int64)[piece_of]
+            pnum = np.array(pno, np.int64)[piece_of]
+            # how many formats contain each gram (each format counted once)
+            o = np.lexsort((gram, fmt))
+            fs, gs = fmt[o], gram[o]
+            newpair = np.ones(fs.shape[0], bool)
+            newpair[1:] = (fs[1:] != fs[:-1]) | (gs[1:] != gs[:-1])
+            ug, cnt = np.unique(gs[newpair], return_counts=True)
+            freq = cnt[np.searchsorted(ug, gram)]
+            # rarest first, then longer, then leftmost: one composite key (freq < 2^36, off < 2^20)
+            comp = (freq.astype(np.int64) << 24) | ((QMAX + 1 - q) << 20) | np.minimum(off, (1 << 20) - 1)
+            o = np.lexsort((comp, fmt))
+            fmt, gram, pnum, off, q = fmt[o], gram[o], pnum[o], off[o], q[o]
+            firstrow = np.ones(fmt.shape[0], bool)
+            firstrow[1:] = fmt[1:] != fmt[:-1]
+            f0 = fmt[firstrow]
+            g0 = np.zeros(nf, np.uint64)
+            p0 = np.zeros(nf, np.int64)
+            o0 = np.zeros(nf, np.int64)
+            q0 = np.zeros(nf, np.int64)
+            g0[f0], p0[f0], o0[f0], q0[f0] = gram[firstrow], pnum[firstrow], off[firstrow], q[firstrow]
+            has[f0] = True
+            need[f0] = 1
+            ok = (gram != g0[fmt]) & ((pnum != p0[fmt]) | (np.abs(off - o0[fmt]) >= q0[fmt]))
+            rows = np.nonzero(ok)[0]
+            second = rows[np.concatenate([[True], fmt[rows][1:] != fmt[rows][:-1]])] if rows.shape[0] else rows
+            f1 = fmt[second]
+            need[f1] = 3
+            pairs_k = [g0[f0], gram[second]]
+            pairs_c = [2 * f0, 2 * f1 + 1]
+        self.nokey = np.array(sorted(np.nonzero(~has)[0].tolist(), key=lambda i: -self.uscore[i]), np.int64)
         self.need = need
-        keys = np.array(pair_key, np.uint64)
-        codes = np.array(pair_code, np.int64)
-        order = np.lexsort((-self.score[codes // 2] if len(codes) else codes, keys))
+        keys = np.concatenate(pairs_k).astype(np.uint64)
+        codes = np.concatenate(pairs_c).astype(np.int64)
+        order = np.lexsort((-self.uscore[codes // 2] if len(codes) else codes, keys))
         keys, codes = keys[order], codes[order]
         ukeys, first = np.unique(keys, return_index=True)
         size = 16
         while size < 2 * len(ukeys) + 2:
             size *= 2
-        hkeys = np.zeros(size, np.uint64)
-        hstart = np.zeros(size + 1, np.int64)
-        slot_of = np.zeros(len(ukeys), np.int64)
+        hkeys, slot_of = _hash_insert(ukeys, np.int64(size))
         mask = size - 1
-        for j, k in enumerate(ukeys.tolist()):
-            h = ((k * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 40
-            s = h & mask
-            while hkeys[s] != 0:
-                s = (s + 1) & mask
-            hkeys[s] = k
-            slot_of[j] = s
-        # CSR in slot order
-        bounds = np.append(first, len(keys))
-        counts_slot = np.zeros(size, np.int64)
-        counts_slot[slot_of] = np.diff(bounds)
-        hstart[1:] = np.cumsum(counts_slot)
-        hlist = np.empty(len(keys), np.int64)
-        for j in range(len(ukeys)):
-            s = slot_of[j]
-            hlist[hstart[s]:hstart[s] + bounds[j + 1] - bounds[j]] = codes[bounds[j]:bounds[j + 1]]
+        # CSR in slot order: rows sorted by key, so each row's slot is its key's
+        key_idx = np.repeat(np.arange(len(ukeys)), np.diff(np.append(first, len(keys))))
+        row_slot = slot_of[key_idx]
+        by_slot = np.argsort(row_slot, kind="stable")  # keeps the score order within a key
+        hlist = codes[by_slot]
+        hstart = np.zeros(size + 1, np.int64)
+        np.cumsum(np.bincount(row_slot, minlength=size), out=hstart[1:])
         lens = np.zeros(QMAX + 1, np.int64)
         for k in ukeys.tolist():
             lens[k >> 56] = 1
@@ -515,7 +565,7 @@ class Matcher:
     def _kernel_args(self, buf, offs):
         out = np.full(offs.shape[0] - 1, -1, np.int64)
         ncand = np.zeros(offs.shape[0] - 1, np.int64)
-        return (buf, offs, self.ops, self.op_start, self.blob, F.CLASS_TABLE, self.score, self.nokey, self.hkeys,
+        return (buf, offs, self.ops, self.op_start, self.blob, F.CLASS_TABLE, self.uscore, self.nokey, self.hkeys,
                 self.hstart, self.hlist, self.hmask, self.lens, self.need, self.bloom, np.int64(self.budget), out,
                 ncand)
 
@@ -532,9 +582,11 @@ class Matcher:
         out = match_lines(*args)
         ncand = args[-1]
         for li in np.nonzero(out <= -2)[0].tolist():  # the budget ran out: let re decide that one format
-            f = int(-2 - out[li])
+            u = int(-2 - out[li])
             m = msgs[li].decode("latin-1")
-            out[li] = f if self.regex(f).fullmatch(m) else -1
+            out[li] = u if self.regex(int(self.urep[u])).fullmatch(m) else -1
+        hit = out >= 0
+        out[hit] = self.urep[out[hit]]  # unique format -> its first entry
         return out, ncand
 
     def match(self, lines: list[str], join_cont: bool = True) -> list[MatchResult]:
