@@ -270,7 +270,7 @@ def build(program: Program, func: str, calls, policy: Policy, sizes: HeapSizes |
         _form_superinstructions(code)
     if mode == 1 and policy.warmup == 0:
         for k in range(nf):
-            V.quicken(code, oparg, cache, fn[k, 0], fn[k, 5], params, timeline, state, -1)
+            V.quicken(code, oparg, cache, fn[k, 0], fn[k, 5], params, policy.family_mask(), timeline, state, -1)
     arrays = dict(
         code=code, oparg=oparg, cache=cache, fn=fn, co_warm=np.zeros(nf, np.int64), ctag=ctag, ci=ci, cf=cf,
         names=names, sdata=heap.sdata, shdr=heap.shdr, lhdr=heap.lhdr, etag=heap.etag, ei=heap.ei, ef=heap.ef,

@@ -139,7 +139,9 @@ def preset(name: str, **changes) -> Policy:
     if isinstance(name, Policy):
         return name.with_(**changes) if changes else name.validate()
     if name == "cpython311":
-        p = Policy(name="cpython311", warmup_scope="code", warmup=8, warmup_backoff=0)
+        # 3.11 had no FOR_ITER specializations (they arrived in 3.12)
+        p = Policy(name="cpython311", warmup_scope="code", warmup=8, warmup_backoff=0,
+                   families=tuple(f for f in O.FAMILIES if f != "FOR_ITER"))
     elif name == "cpython312":
         p = Policy(name="cpython312")
     elif name == "pep659":

@@ -69,6 +69,7 @@ NB_ADD, NB_AND, NB_FLOOR_DIVIDE, NB_LSHIFT, NB_MATMUL, NB_MULTIPLY, NB_REMAINDER
     NB_SUBTRACT, NB_TRUE_DIVIDE, NB_XOR = range(13)
 
 FAMILY_BASE_OPS = tuple(_O.FAMILY_BASE)
+FAMILY_OF_OP = tuple(_O.FAMILY_OF)
 
 # state slots
 (ST_STR_TOP, ST_SDATA_TOP, ST_LIST_TOP, ST_ELEM_TOP, ST_OBJ_TOP, ST_RNG_TOP, ST_NEXT_VERSION, ST_PRINT_TOP,
@@ -94,7 +95,7 @@ def _w_hash():
     return (np.array([104, 105], np.int64), np.int64(0), np.int64(2))
 
 
-@jit(warmup=_w_hash)
+@jit(warmup=_w_hash, _nrt=False)
 def fnv(sdata, off, n):
     """FNV-1a over code points, masked non-negative (twin of objects.str_hash)."""
     h = np.int64(0xCBF29CE484222325 & HASH_MASK)
@@ -103,7 +104,7 @@ def fnv(sdata, off, n):
     return h
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def str_eq(sdata, shdr, a, b):
     if a == b:
         return True
@@ -118,7 +119,7 @@ def str_eq(sdata, shdr, a, b):
     return True
 
 
-@jit
+@jit(_nrt=False)
 def str_cmp(sdata, shdr, a, b):
     na = shdr[a, S_LEN]
     nb = shdr[b, S_LEN]
@@ -135,7 +136,7 @@ def str_cmp(sdata, shdr, a, b):
     return -1 if na < nb else 1
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def dict_probe(dhdr, dkey, dhash, t, sid, h, sdata, shdr, intern):
     """Return (found, slot): the slot holding ``sid``'s name, or the empty slot where it would go."""
     off = dhdr[t, D_OFF]
@@ -154,14 +155,14 @@ def dict_probe(dhdr, dkey, dhash, t, sid, h, sdata, shdr, intern):
         i = (i * 5 + perturb + 1) & mask
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def name_hash(sdata, shdr, sid, cached):
     if cached != 0:
         return shdr[sid, S_HASH]
     return fnv(sdata, shdr[sid, S_OFF], shdr[sid, S_LEN])
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def backoff(counter, cap):
     b = (counter & 15) + 1
     if b > cap:
@@ -169,7 +170,7 @@ def backoff(counter, cap):
     return (((1 << b) - 1) << 4) | b
 
 
-@jit
+@jit(_nrt=False)
 def get_version(arr, row, col, state, maxv):
     """CPython's lazy version assignment: 0 means 'none yet'; -1 means out of versions."""
     v = arr[row, col]
@@ -183,7 +184,7 @@ def get_version(arr, row, col, state, maxv):
     return nv
 
 
-@jit
+@jit(_nrt=False)
 def tl_add(timeline, state, call, pc, frm, to, ev, reason, counter):
     n = state[ST_TL_N]
     if n < timeline.shape[0]:
@@ -200,7 +201,7 @@ def tl_add(timeline, state, call, pc, frm, to, ev, reason, counter):
         state[ST_TL_DROPPED] += 1
 
 
-@jit
+@jit(_nrt=False)
 def cmp_int_float(i, f):
     """Exact comparison of an int64 with a float: -1, 0, 1, or 2 when unordered (nan)."""
     if f != f:
@@ -231,7 +232,7 @@ def cmp_int_float(i, f):
     return 0
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def num_cmp(ta, ia, fa, tb, ib, fb):
     """-1/0/1, or 2 for unordered, for two numbers (bool/int/float)."""
     if ta != T_FLOAT and tb != T_FLOAT:
@@ -256,7 +257,7 @@ def num_cmp(ta, ia, fa, tb, ib, fb):
     return cmp_int_float(ia, fb)
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def cmp_result(c, op):
     if c == 2:
         return op == 3  # only != is true for nan
@@ -273,7 +274,7 @@ def cmp_result(c, op):
     return c >= 0
 
 
-@jit
+@jit(_nrt=False)
 def float_floordiv(vx, wx):
     mod = np.fmod(vx, wx)
     div = (vx - mod) / wx
@@ -289,7 +290,7 @@ def float_floordiv(vx, wx):
     return fd
 
 
-@jit
+@jit(_nrt=False)
 def float_mod(vx, wx):
     mod = np.fmod(vx, wx)
     if mod != 0.0:
@@ -300,7 +301,7 @@ def float_mod(vx, wx):
     return mod
 
 
-@jit
+@jit(_nrt=False)
 def tdiv(x, y):
     """C's truncating division (numba's // floors like Python's)."""
     q = x // y
@@ -309,7 +310,7 @@ def tdiv(x, y):
     return q
 
 
-@jit
+@jit(_nrt=False)
 def int_mul(a, b):
     """(overflowed, a*b), checked *before* multiplying (CERT INT32-C; LLVM may fold an after-the-fact check)."""
     if a == 0 or b == 0:
@@ -329,21 +330,21 @@ def int_mul(a, b):
     return False, a * b
 
 
-@jit
+@jit(_nrt=False)
 def add_ovf(a, b):
     if b > 0:
         return a > I64MAX - b
     return a < I64MIN - b
 
 
-@jit
+@jit(_nrt=False)
 def sub_ovf(a, b):
     if b < 0:
         return a > I64MAX + b
     return a < I64MIN + b
 
 
-@jit
+@jit(_nrt=False)
 def binop_num(op, ta, ia, fa, tb, ib, fb):
     """Arithmetic on bool/int/float with Python's semantics: (err, tag, i, f)."""
     if op >= 13:
@@ -469,7 +470,7 @@ def binop_num(op, ta, ia, fa, tb, ib, fb):
     return E_TYPE, T_FLOAT, 0, 0.0
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def truthy(t, i, f, shdr, lhdr, rng):
     if t == T_NONE:
         return False
@@ -489,7 +490,7 @@ def truthy(t, i, f, shdr, lhdr, rng):
     return True
 
 
-@jit
+@jit(_nrt=False)
 def range_len(start, stop, step):
     if step > 0:
         if start >= stop:
@@ -500,7 +501,7 @@ def range_len(start, stop, step):
     return (start - stop - 1) // (-step) + 1
 
 
-@jit
+@jit(_nrt=False)
 def list_grow(lhdr, etag, ei, ef, state, lid):
     """Make room for one more element; False when the element pool is full."""
     n = lhdr[lid, L_LEN]
@@ -522,7 +523,7 @@ def list_grow(lhdr, etag, ei, ef, state, lid):
     return True
 
 
-@jit
+@jit(_nrt=False)
 def new_list(lhdr, state, n, etag):
     """Allocate a list/tuple header with room for n elements; -1 when full."""
     lid = state[ST_LIST_TOP]
@@ -538,7 +539,7 @@ def new_list(lhdr, state, n, etag):
     return lid
 
 
-@jit
+@jit(_nrt=False)
 def new_str(sdata, shdr, state, n):
     sid = state[ST_STR_TOP]
     top = state[ST_SDATA_TOP]
@@ -552,7 +553,7 @@ def new_str(sdata, shdr, state, n):
     return sid
 
 
-@jit
+@jit(_nrt=False)
 def seq_eq(lhdr, etag, ei, ef, sdata, shdr, a, b):
     """== for two lists/tuples of scalars: 1 equal, 0 not, -1 nested containers (unsupported)."""
     if a == b:
@@ -584,7 +585,7 @@ def seq_eq(lhdr, etag, ei, ef, sdata, shdr, a, b):
     return 1
 
 
-@jit
+@jit(_nrt=False)
 def snapshot(lhdr, etag, ei, ef, state, lid):
     """Deep-copy a list/tuple (for print: later mutation must not change what was printed)."""
     root = state[ST_LIST_TOP]
@@ -624,8 +625,8 @@ def snapshot(lhdr, etag, ei, ef, state, lid):
     return c
 
 
-@jit
-def quicken(code, oparg, cache, lo, hi, params, timeline, state, call):
+@jit(_nrt=False)
+def quicken(code, oparg, cache, lo, hi, params, fam_on, timeline, state, call):
     """CPython 3.11's _PyCode_Quicken over code[lo:hi]: adaptive forms, quick forms, superinstructions."""
     sup = params[P_SUPER]
     prev = -1
@@ -650,6 +651,10 @@ def quicken(code, oparg, cache, lo, hi, params, timeline, state, call):
             new = CALL_ADAPTIVE
         elif op == FOR_ITER:
             new = FOR_ITER_ADAPTIVE
+        if new >= 0 and fam_on[FAMILY_OF_OP[op]] == 0:
+            new = -1  # a switched-off family keeps its base instruction (no adaptive form)
+            prev = -1
+            continue
         if new >= 0:
             code[i] = new
             cache[i, 0] = 0
@@ -683,7 +688,7 @@ def quicken(code, oparg, cache, lo, hi, params, timeline, state, call):
         prev = op
 
 
-@jit
+@jit(_nrt=False)
 def spec_done(code, cache, pc, old, new, reason, fam, base, from_miss, params, stats, fails, timeline, state, call):
     """Finish a specialization attempt (CPython's success:/failure: labels)."""
     mode = params[P_MODE]
@@ -708,7 +713,7 @@ def spec_done(code, cache, pc, old, new, reason, fam, base, from_miss, params, s
         tl_add(timeline, state, call, pc, old, code[pc], EV_DEOPT if from_miss else EV_FAIL, reason, c)
 
 
-@jit
+@jit(_nrt=False)
 def miss311(code, cache, pc, adaptive, params, stats, fam, timeline, state, call):
     """3.11's miss: label: count down; at zero back to the adaptive form with adaptive_counter_start()."""
     c = cache[pc, 0] - 1
@@ -723,7 +728,7 @@ def miss311(code, cache, pc, adaptive, params, stats, fam, timeline, state, call
         cache[pc, 0] = c
 
 
-@jit
+@jit(inline="always", _nrt=False)
 def adapt(cache, pc, is_adaptive_form, mode, from_miss, stats, fam):
     """The adaptive prologue: True when the instruction should try to specialize now."""
     if mode == 0:
@@ -742,7 +747,7 @@ def adapt(cache, pc, is_adaptive_form, mode, from_miss, stats, fam):
 
 # ============================================================================ the loop
 
-@jit
+@jit(_nrt=False)
 def call_builtin(fid, argc, argpos, stag, si, sf, sdata, shdr, lhdr, etag, ei, ef, ocls, rng, state,
                  ptag, pi, pf):
     """The builtins: (error, tag, i, f) of the result."""
@@ -992,7 +997,7 @@ def call_builtin(fid, argc, argpos, stag, si, sf, sdata, shdr, lhdr, etag, ei, e
     return bad, rt, rv, rfv
 
 
-@jit
+@jit(_nrt=False)
 def specialize(fam, pc, sp, from_miss, code, oparg, cache, fn, names, sdata, shdr, lhdr, ocls, otag, dhdr, dkey,
                dhash, dtag, di, chdr, stag, si, params, fam_on, state, stats, fails, timeline):
     """CPython's _Py_Specialize_* for every family: pick a specialized form (writing its cache) or a reason."""
@@ -1174,7 +1179,7 @@ def _warm_run():
     return warmup_args()
 
 
-@jit(warmup=_warm_run)
+@jit(warmup=_warm_run, _nrt=False)
 def run(code, oparg, cache, fn, co_warm, ctag, ci, cf, names,
         sdata, shdr, lhdr, etag, ei, ef, ocls, otag, oi, of, rng, it,
         dhdr, dkey, dhash, dtag, di, df, chdr,
@@ -1352,7 +1357,7 @@ def run(code, oparg, cache, fn, co_warm, ctag, ci, cf, names,
                     co_warm[cur] += 1
                     if co_warm[cur] == params[P_WARMUP]:
                         state[ST_STEPS] = steps
-                        quicken(code, oparg, cache, fn[cur, FN_ENTRY], fn[cur, FN_END], params, timeline, state,
+                        quicken(code, oparg, cache, fn[cur, FN_ENTRY], fn[cur, FN_END], params, fam_on, timeline, state,
                                 callno)
                 if op == RESUME:
                     pc += 1
