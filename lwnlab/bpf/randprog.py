@@ -87,7 +87,52 @@ def ebpf_scalar_program(draw: Draw, *, max_body: int = 24) -> list[Insn]:
                 tgt = choices[draw(0, len(choices) - 1)]
                 x = Insn(x.code, x.dst, x.src, tgt - here, x.imm)
             flat.append(x)
-    return pro + flat + [Insn(isa.BPF_JMP | isa.BPF_EXIT)]
+    main = pro + flat
+    if draw(0, 2) == 0:  # end main with a call to a leaf function: r0 = f(r1..r5), r6-r9 kept
+        return main + [Insn(isa.BPF_JMP | isa.BPF_CALL, 0, isa.BPF_PSEUDO_CALL, 0, 1),
+                       Insn(isa.BPF_JMP | isa.BPF_EXIT)] + _leaf(draw)
+    return main + [Insn(isa.BPF_JMP | isa.BPF_EXIT)]
+
+
+def _leaf(draw: Draw) -> list[Insn]:
+    """A callee the verifier accepts: reads only its arguments r1-r5, uses its own stack frame."""
+    out = [Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_X, 0, draw(1, 5)),
+           Insn(isa.BPF_STX | isa.BPF_MEM | isa.BPF_DW, 10, draw(1, 5), -8)]
+    for _ in range(draw(0, 6)):
+        op = (isa.BPF_ADD, isa.BPF_SUB, isa.BPF_MUL, isa.BPF_XOR, isa.BPF_OR, isa.BPF_AND)[draw(0, 5)]
+        cls = isa.BPF_ALU64 if draw(0, 1) else isa.BPF_ALU
+        out.append(Insn(cls | op | isa.BPF_X, draw(0, 5), draw(0, 5)))
+    out += [Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_DW, draw(1, 5), 10, -8),
+            Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_X, 0, draw(1, 5)),
+            Insn(isa.BPF_JMP | isa.BPF_EXIT)]
+    return out
+
+
+def insert_before(insns: list[Insn], at: int, new: Insn) -> list[Insn]:
+    """Insert one slot before pc ``at``, fixing every jump, gotol and local call that crosses it."""
+    out = []
+    for pc, x in enumerate(insns):
+        info = isa.OPCODES.get(x.code)
+        kind = info.kind if info else None
+        if kind in ("ja", "jmp") or (kind == "call" and x.src == isa.BPF_PSEUDO_CALL):
+            use_imm = kind == "call" or x.code == isa.BPF_JMP32 | isa.BPF_JA
+            delta = x.imm if use_imm else x.off
+            tgt = pc + 1 + delta
+            if pc < at < tgt:  # a jump to `at` itself lands on the new slot
+                delta += 1
+            elif tgt < at <= pc:
+                delta -= 1
+            x = Insn(x.code, x.dst, x.src, x.off if use_imm else delta, delta if use_imm else x.imm)
+        out.append(x)
+    return out[:at] + [new] + out[at:]
+
+
+def main_exit(insns: list[Insn]) -> int:
+    """pc of the main function's final exit."""
+    from lwnlab.bpf.program import subprogram_starts
+
+    starts = subprogram_starts(insns) + [len(insns)]
+    return starts[1] - 1
 
 
 _ALU_OPS = [isa.BPF_ADD, isa.BPF_SUB, isa.BPF_MUL, isa.BPF_DIV, isa.BPF_OR, isa.BPF_AND, isa.BPF_LSH,
