@@ -57,7 +57,7 @@ class Row:
     line: int | None
     n_cache: int
     word: int | None
-    state: str  # "plain", "base", "adaptive", "specialized"
+    state: str  # "plain", "base", "adaptive", "specialized", "quickened"
     value: int | None
     backoff: int | None
 
@@ -117,8 +117,9 @@ def live_rows(func) -> list[Row]:
         if name.endswith("_ADAPTIVE"):
             state = "adaptive"
         elif name in members and name not in spec:
-            state = "specialized"
-        elif name in spec or n_cache > 0:
+            # superinstructions and *_QUICK forms have no cache: they are rewritten, not specialized
+            state = "specialized" if n_cache > 0 else "quickened"
+        elif n_cache > 0:
             state = "base"
         else:
             state = "plain"
