@@ -65,6 +65,8 @@ def register(subparsers) -> None:
     r.add_argument("--ip", default="0", metavar="ADDR", help="instruction pointer (default 0)")
     r.add_argument("--trace", metavar="FILE", help="run every syscall of FILE (JSON lines or CSV)")
     r.add_argument("--no-cache", action="store_true", help="do not model the kernel's action cache")
+    r.add_argument("--path", action="store_true",
+                   help="also show the instructions each filter executed (like seccomp-tools emu)")
     r.add_argument("--json", action="store_true", help="machine-readable output (one object per line with --trace)")
     r.set_defaults(func=_cmd_run)
 
@@ -247,9 +249,23 @@ def _cmd_run(args) -> int:
     a = [_int(x, f"args[{i}]") for i, x in enumerate(args.args)]
     d = SeccompData.make(arch, args.syscall, a, _int(args.ip, "ip"))
     dec = stack.decide(d)
+    paths = [f.run_with_path(d) for f in filters] if args.path else []
     if args.json:
-        print_json(dec.to_json())
+        out = dec.to_json()
+        if args.path:
+            out["paths"] = [{"filter": i, "pcs": p, "ret": f"{r:#010x}"} for i, (r, p) in enumerate(paths)]
+        print_json(out)
     else:
+        if args.path:
+            from lwnlab.bpf.classic_asm import disasm_one
+            from lwnlab.seccomp.actions import format_action
+
+            for i in range(len(filters) - 1, -1, -1):  # the kernel's order: newest first
+                r, p = paths[i]
+                print(f"; filter {i} ({args.filters[i]})")
+                for pc in p:
+                    print(f"  {pc:04d}: {disasm_one(filters[i].insns[pc])}")
+                print(f"  return {format_action(r)} at line {p[-1]:04d}")
         print(_line(dec))
     return EXIT_OK
 

@@ -150,3 +150,11 @@ def test_check_with_kernel(bpf, capsys):
         pytest.skip(f"no live kernel oracle: {why}")
     assert main(["seccomp", "check", str(bpf), "--kernel", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["kernel"]["accepted"] is True
+
+
+def test_run_path(bpf, capsys):
+    assert main(["seccomp", "run", str(bpf), "--arch", "x32", "--syscall", "read", "--path"]) == 0
+    out = capsys.readouterr().out
+    assert "0004: jge #0x40000000, 6, 0" in out and "return KILL_THREAD at line 0011" in out
+    assert main(["seccomp", "run", str(bpf), "--arch", "x32", "--syscall", "read", "--path", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["paths"][0]["pcs"] == [0, 1, 3, 4, 11]
