@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lwnlab.cli import EXIT_OK, group, print_json
 
@@ -89,7 +90,19 @@ def _cmd_run(args) -> int:
     from lwnlab.memtier import sim
 
     cfg = _load(args)
-    res = sim.run(cfg)
+    progress = None
+    if sys.stderr.isatty() and cfg.seconds * cfg.accesses_per_sec >= 20_000_000:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.seconds, unit="sim s", desc="simulating", leave=False)
+
+        def progress(done, total):
+            bar.update(done - bar.n)
+    try:
+        res = sim.run(cfg, progress=progress)
+    finally:
+        if progress is not None:
+            bar.close()
     if args.json:
         print_json(res.to_json())
     else:

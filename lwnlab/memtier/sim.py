@@ -770,8 +770,13 @@ def prepare(cfg, **policy_override):
     return args, m
 
 
-def run(cfg, **policy_override):
-    """Simulate ``cfg`` and return a :class:`~lwnlab.memtier.results.Result`."""
+def run(cfg, progress=None, **policy_override):
+    """Simulate ``cfg`` and return a :class:`~lwnlab.memtier.results.Result`.
+
+    ``progress(done_seconds, total_seconds)``, if given, is called about ten times a second
+    while the (GIL-free) kernel runs in a worker thread; it reads how many simulated seconds
+    already have accesses counted.
+    """
     from lwnlab.memtier.results import Result
 
     args, m = prepare(cfg, **policy_override)
@@ -779,5 +784,26 @@ def run(cfg, **policy_override):
         import dataclasses
 
         cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, **policy_override))
-    simulate(*args)
+    if progress is None:
+        simulate(*args)
+    else:
+        import threading
+
+        series = args[18]
+        err = []
+
+        def work():
+            try:
+                simulate(*args)
+            except BaseException as e:  # pragma: no cover - re-raised below
+                err.append(e)
+
+        th = threading.Thread(target=work, daemon=True)
+        th.start()
+        while th.is_alive():
+            th.join(0.1)
+            progress(int(np.count_nonzero(series[:, S_ACC] + series[:, S_OOM])), cfg.seconds)
+        if err:
+            raise err[0]
+        progress(cfg.seconds, cfg.seconds)
     return Result(cfg, m, args)

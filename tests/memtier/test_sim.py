@@ -257,3 +257,12 @@ def test_swap_out_and_in_when_memory_is_short():
     t = res.totals()
     assert t["pswpout"] > 0 and t["pswpin"] > 0 and t["oom"] == 0
     check_invariants(res)
+
+
+def test_progress_callback_reports_simulated_seconds():
+    seen = []
+    res = S.run(small(seconds=4), progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (4, 4)
+    assert all(0 <= d <= 4 and t == 4 for d, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert np.array_equal(res.series, S.run(small(seconds=4)).series)
