@@ -145,6 +145,30 @@ def main():
                 f"({100 * st['resolved'] / max(1, st['calls']):.1f}%), {st['pr_fmt_defines']} pr_fmt defines in .c files")
     ix612 = build_index(root612, QUICK_SUBDIRS if QUICK else (), progress=False, jobs=jobs)
 
+    # ---------------------------------------------------------------- pr_fmt definitions (.c and .h)
+    from lwnlab.printk.extract import _find_defines, source_files
+
+    n_def = n_plain = n_mod = n_func = 0
+    for p, rel in source_files(root61, QUICK_SUBDIRS if QUICK else (), headers=True,
+                               exclude_top=("tools", "Documentation", "samples")):
+        with open(p, "rb") as fh:
+            data = fh.read()
+        if b"pr_fmt" not in data:
+            continue
+        tk = lx.run(data)
+        for dd in _find_defines(tk, data, "pr_fmt"):
+            if dd.undef or dd.params is None:
+                continue
+            a, b = dd.body
+            body = b" ".join(tk.buf[tk.start[a]:tk.end[b - 1]].tobytes().split()) if b > a else b""
+            n_def += 1
+            n_plain += bool(re.fullmatch(rb'KBUILD_MODNAME ": " fmt', body))
+            n_mod += b"KBUILD_MODNAME" in body
+            n_func += b"__func__" in body
+    figure(B, "pr_fmt defines (.c+.h)", n_def, "defs", "reference sheet", 2226, lower_is_better=False,
+           note=f"exactly KBUILD_MODNAME \": \" fmt: {n_plain} (reference 1233); mentions KBUILD_MODNAME: {n_mod} "
+                f"(1345); uses __func__: {n_func} (149)")
+
     # ---------------------------------------------------------------- matching
     from lwnlab.printk import fmt as F
     from lwnlab.printk.match import Matcher, _grams
