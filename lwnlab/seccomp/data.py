@@ -89,8 +89,6 @@ class SeccompData:
     def make(cls, arch: "str | Arch", syscall: "str | int", args=(), ip: int = 0) -> "SeccompData":
         a = get_arch(arch)
         nr = syscall_nr(a, syscall)
-        if isinstance(syscall, int) or str(syscall).strip().lstrip("-").isdigit() or str(syscall).startswith("0x"):
-            pass
         return cls(nr & 0xFFFFFFFF if nr >= 0 else nr, a.audit_arch, int(ip) & M64, tuple(args), a.big_endian)
 
     @property
