@@ -192,3 +192,42 @@ def test_if0_blocks_are_not_compiled(tree):
                         '#if 0 /* old */\n#ifdef X\n\tpr_err("dead2\\n");\n#endif\n#endif\n#ifdef Y\n\tpr_err("maybe\\n");\n#endif\n}\n'})
     r = Extractor(root).extract_file(root / "z.c", "z.c")
     assert [c.fmt for c in r.calls] == [b"\x013alive\n", b"\x013maybe\n"] and r.skipped_if0 == 2
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lwnlab.printk.index import escape  # noqa: E402
+
+from .conftest import EXAMPLES  # noqa: E402
+
+
+def _c_literal(data: bytes) -> str:
+    """A C string literal for ``data`` (octal escapes for everything but plain printable ASCII)."""
+    out = []
+    for c in data:
+        if c in (34, 92):
+            out.append("\\" + chr(c))
+        elif 32 <= c < 127 and c != 63:
+            out.append(chr(c))
+        else:
+            out.append("\\%03o" % c)
+    return '"' + "".join(out) + '"'
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.binary(min_size=0, max_size=12).filter(lambda b: b"\0" not in b), min_size=1, max_size=4),
+       st.sampled_from(["pr_err", "pr_info", "printk", "dev_warn", "pr_cont"]))
+def test_extracted_format_round_trips(tmp_path_factory, pieces, macro):
+    """Split a random format into adjacent literals (with escapes, comments and line breaks between them);
+    the extractor must give back exactly the bytes, and the debugfs line their kernel escaping."""
+    root = tmp_path_factory.mktemp("rt")
+    lits = " /* c */ \\\n\t".join(_c_literal(p) for p in pieces)
+    args = f"dev, {lits}" if macro == "dev_warn" else lits
+    (root / "r.c").write_text(f"void f(void)\n{{\n\t{macro}({args}, x);\n}}\n", encoding="latin-1")
+    (e,) = list(build_index(root, progress=False))
+    want = b"".join(pieces)
+    lvl = {"pr_err": b"\x013", "pr_info": b"\x016", "printk": b"", "dev_warn": b"", "pr_cont": b"\x01c"}[macro]
+    assert e.fmt == lvl + want
+    assert e.debugfs_line().endswith('"' + escape(e.body) + '"')
+    assert e.line == 3 and e.func == "f"
