@@ -26,7 +26,16 @@ LATER = {457: "statmount", 458: "listmount", 459: "lsm_get_self_attr", 460: "lsm
          466: "removexattrat", 467: "open_tree_attr", 468: "file_getattr", 469: "file_setattr"}
 BASE = {"mips": 4000, "mipsel": 4000, "mips64": 5000, "mipsel64": 5000, "mips64n32": 6000, "mipsel64n32": 6000,
         "x32": 0x40000000}
-X86_EXTRA = {"x86_64": {"uretprobe": 335, "uprobe": 336}}
+X86_EXTRA = {"x86_64": {"uretprobe": 335, "uprobe": 336},
+             "x32": {"uretprobe": 0x40000000 | 335, "map_shadow_stack": 0x40000000 | 453},
+             # libseccomp resolves the socketcall/ipc family on x86 to its pseudo numbers (< 0); the kernel
+             # has had direct syscalls for them since 4.3 / 5.1 (arch/x86/entry/syscalls/syscall_32.tbl),
+             # and seccomp_data.nr holds those
+             "i386": {"recvmmsg": 337, "sendmmsg": 345, "socket": 359, "socketpair": 360, "bind": 361,
+                      "connect": 362, "listen": 363, "accept4": 364, "getsockopt": 365, "setsockopt": 366,
+                      "getsockname": 367, "getpeername": 368, "sendto": 369, "sendmsg": 370, "recvfrom": 371,
+                      "recvmsg": 372, "shutdown": 373, "semget": 393, "semctl": 394, "shmget": 395, "shmctl": 396,
+                      "shmat": 397, "shmdt": 398, "msgget": 399, "msgsnd": 400, "msgrcv": 401, "msgctl": 402}}
 
 
 def generate() -> dict[str, dict[str, int]]:
