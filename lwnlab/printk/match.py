@@ -575,8 +575,18 @@ class Matcher:
             r = self._regex_cache[i] = re.compile(self.formats[i].regex(), re.S)
         return r
 
-    def match_messages(self, msgs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """Best format index per message (already normalised, bytes), -1 for none; and candidate counts."""
+    def match_messages(self, msgs: list[bytes], threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Best format index per message (already normalised, bytes), -1 for none; and candidate counts.
+
+        ``threads`` > 1 splits the lines between threads (the kernel releases the GIL)."""
+        if threads > 1 and len(msgs) >= 2 * threads:
+            from concurrent.futures import ThreadPoolExecutor
+
+            step = (len(msgs) + threads - 1) // threads
+            parts = [msgs[i:i + step] for i in range(0, len(msgs), step)]
+            with ThreadPoolExecutor(threads) as pool:
+                res = list(pool.map(self.match_messages, parts))
+            return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
         buf, offs = _pack_lines(msgs)
         args = self._kernel_args(buf, offs)
         out = match_lines(*args)

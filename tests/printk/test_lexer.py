@@ -131,3 +131,11 @@ void baz(int a) __must_hold(&l) { qux(); }
     assert names == [[b"foo"], [b"baz", b"__must_hold"]]
     # the #if/#else restore keeps foo's body closing at its own brace
     assert t.line[fc[0]] == 11
+
+
+def test_lex_all_threads_agree():
+    from lwnlab.printk.lexer import lex_all
+
+    bufs = [b'int a = "x"; /* c */\n', b'"open\n', b"\x00\xff f(1);\n"] * 5
+    one, two = lex_all(bufs, threads=1), lex_all(bufs, threads=2)
+    assert one == two and one["strings"] == 10 and one["NUL byte"] == 5 and one["unterminated string literal"] == 5

@@ -105,3 +105,13 @@ def test_synthetic_accuracy_on_sample():
     ok = sum(b >= 0 and m.entries[b].body == m.entries[i].body for i, b in zip(idx, best.tolist()))
     assert ok / len(idx) >= 0.9
     assert (best >= 0).all()
+
+
+def test_threads_give_the_same_answers():
+    ix = build_index(SAMPLE / "v2", progress=False)
+    m = Matcher.from_index(ix)
+    rng = random.Random(9)
+    msgs = [f.instantiate(rng) for f in m.formats for _ in range(3)]
+    a, na = m.match_messages(msgs)
+    b, nb = m.match_messages(msgs, threads=2)
+    assert a.tolist() == b.tolist() and na.tolist() == nb.tolist()
