@@ -111,3 +111,13 @@ def test_heap_exhaustion_is_reported():
     src = "def f(n):\n    xs = []\n    for i in range(n):\n        xs.append(i)\n    return len(xs)\n"
     with pytest.raises(ExecutionError, match="MemoryError"):
         execute(src, "f", [(100000,)], sizes=HeapSizes(elements=1024))
+
+
+def test_big_ints_survive_swap_copy_and_unpacking():
+    # numba must never route an int64 payload through a float64 variable (precision above 2**53)
+    src = ("def f(a):\n    xs = [a]\n    xs[0] += 3\n    y = xs[0]\n    b, c = a, y\n"
+           "    return y, 1 < a < 9223372036854775807, b, c, (a if a else 0), min(a, a + 1), max([a, 1])\n")
+    ns = {}
+    exec(src, ns)
+    for pol in POLICIES:
+        assert execute(src, "f", [(2 ** 62 + 1,)] * 10, pol).result == ns["f"](2 ** 62 + 1)
