@@ -100,7 +100,8 @@ def test_audit_arch_values_match_libseccomp():
                                           ("x32", "read", 0x40000000), ("aarch64", "openat", 56),
                                           ("riscv64", "openat", 56), ("mips", "read", 4003), ("s390x", "read", 3),
                                           ("x86_64", "mseal", 462), ("arm", "openat", 322), ("i386", "socket", 359),
-                                          ("i386", "shmget", 395), ("x32", "uretprobe", 0x4000014F)])
+                                          ("i386", "shmget", 395), ("x32", "uretprobe", 0x4000014F),
+                                          ("s390x", "socket", 359), ("ppc64le", "socket", 326), ("mips", "socket", 4183)])
 def test_syscall_tables(arch, name, nr):
     assert syscalls.syscall_nr(arch, name) == nr
     assert syscalls.syscall_name(arch, nr) == name
