@@ -313,23 +313,24 @@ def _annotate(insns: list[CInsn], arch: str) -> list[str]:
     from lwnlab.seccomp.data import describe_offset
 
     a = syscalls.get_arch(arch)
+    n = len(insns)
+    unset = object()
+    src_in: list = [unset] * (n + 1)  # what A holds on entry to each pc (None: unknown / paths disagree)
+    if n:
+        src_in[0] = None
+
+    def flow(to: int, value) -> None:
+        if 0 <= to <= n:
+            src_in[to] = value if src_in[to] is unset or src_in[to] == value else None
+
     notes = []
-    src = None  # what A was loaded from, along the straight line
-    targets = set()
     for pc, x in enumerate(insns):
         c = x.code
-        if c not in isa.CLASSIC_OPCODES:
-            continue
-        if c == isa.BPF_JMP | isa.BPF_JA:
-            targets.add(pc + 1 + x.k)
-        elif c & 7 == isa.BPF_JMP:
-            targets.update((pc + 1 + x.jt, pc + 1 + x.jf))
-    for pc, x in enumerate(insns):
-        c = x.code
+        src = None if src_in[pc] is unset else src_in[pc]
         note = ""
         if c not in isa.CLASSIC_OPCODES and c != isa.SECCOMP_LD_ABS:
             notes.append("invalid opcode")
-            src = None
+            flow(pc + 1, None)
             continue
         if c in (isa.BPF_LD | isa.BPF_W | isa.BPF_ABS, isa.SECCOMP_LD_ABS):
             src = describe_offset(x.k, a.big_endian)
@@ -345,21 +346,29 @@ def _annotate(insns: list[CInsn], arch: str) -> list[str]:
                     name = f"x32:{n32}" if n32 else None
                 val = name or f"{x.k:#x}"
             elif src == "arch":
-                val = syscalls.AUDIT_ARCH_VALUES and next(
-                    (n for n, v in syscalls.AUDIT_ARCH_VALUES.items() if v == x.k), f"{x.k:#x}")
+                val = next((nm for nm, v in syscalls.AUDIT_ARCH_VALUES.items() if v == x.k), f"{x.k:#x}")
             else:
                 val = f"{x.k:#x}"
             note = f"if (A {op} {val}) goto {pc + 1 + x.jt:04d} else goto {pc + 1 + x.jf:04d}"
+            flow(pc + 1 + x.jt, src)
+            flow(pc + 1 + x.jf, src)
+            notes.append(note)
+            continue
         elif c == isa.BPF_JMP | isa.BPF_JA:
             note = f"goto {pc + 1 + x.k:04d}"
+            flow(pc + 1 + x.k, src)
+            notes.append(note)
+            continue
         elif c == isa.BPF_RET | isa.BPF_K:
             note = f"return {format_action(x.k)}"
         elif c == isa.BPF_RET | isa.BPF_A:
             note = "return A"
-        elif c in (isa.BPF_LD | isa.BPF_MEM, isa.BPF_LD | isa.BPF_IMM, isa.BPF_MISC | isa.BPF_TXA) or \
-                (c & 7 == isa.BPF_ALU):
+        elif c in (isa.BPF_LD | isa.BPF_MEM, isa.BPF_LD | isa.BPF_IMM, isa.BPF_MISC | isa.BPF_TXA,
+                   isa.BPF_LD | isa.BPF_W | isa.BPF_LEN) or c & 7 in (isa.BPF_ALU, isa.BPF_LD):
             src = None
         notes.append(note)
+        if c & 7 != isa.BPF_RET:
+            flow(pc + 1, src)
     return notes
 
 

@@ -80,3 +80,21 @@ def test_build_helper():
     s = Stack([Filter.prepare(raw)])
     assert s.decide(SeccompData.make("x86_64", "write", (2,))).data == 5
     assert s.decide(SeccompData.make("x86_64", "write", (1,))).action == "KILL_THREAD"
+
+
+def test_cli_on_a_libseccomp_export(tmp_path, capsys):
+    import json
+
+    from lwnlab.cli import main
+
+    p = tmp_path / "docker.bpf"
+    p.write_bytes(L.container_policy().raw)
+    assert main(["seccomp", "check", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"]
+    assert main(["seccomp", "run", str(p), "--syscall", "mount", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["action"], out["data"], out["filter"]) == ("ERRNO", errno.EPERM, 0)
+    assert main(["seccomp", "disasm", str(p)]) == 0
+    text = capsys.readouterr().out
+    assert "AUDIT_ARCH_X86_64" in text and "AUDIT_ARCH_I386" in text  # the arch is known after the ja
+    assert "x32:read" in text  # libseccomp lists x32 numbers in the x86_64 block
