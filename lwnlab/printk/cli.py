@@ -130,7 +130,7 @@ def _read_lines(path: str) -> list[str]:
 
 
 def _match(args) -> int:
-    from lwnlab.printk.index import Index
+    from lwnlab.printk.index import Index, escape
     from lwnlab.printk.match import Matcher
 
     ix = Index.load(args.index)
@@ -153,13 +153,13 @@ def _match(args) -> int:
         else:
             e = r.entry
             extra = "".join(f" + {f.file}:{f.line}" for f in r.fragments)
-            print(f"{e.file}:{e.line}{extra}\t{e.func}\t\"{e.text.rstrip(chr(10))}\"\t{r.line}")
+            print(f"{e.file}:{e.line}{extra}\t{e.func}\t\"{escape(e.body)}\"\t{r.line}")
     return EXIT_OK
 
 
 def _audit(args) -> int:
     from lwnlab.printk.audit import Auditor, load_rules
-    from lwnlab.printk.index import Index
+    from lwnlab.printk.index import Index, escape
 
     ix = Index.load(args.index)
     rules = load_rules(args.rules)
@@ -175,7 +175,7 @@ def _audit(args) -> int:
         for v in verdicts:
             print(f"{v.verdict}\t{v.rule.pattern}" + (f"\t({v.note})" if v.note else ""))
             for e in v.formats[: args.max_formats]:
-                print(f"\t{e.file}:{e.line} {e.func} \"{e.text.rstrip(chr(10))}\"")
+                print(f"\t{e.file}:{e.line} {e.func} \"{escape(e.body)}\"")
     return EXIT_NEGATIVE if any(v.verdict == "stale" for v in verdicts) else EXIT_OK
 
 
