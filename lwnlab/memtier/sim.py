@@ -232,6 +232,9 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
     soft = soft and any_soft
     sec = 0
     now = np.int64(0)
+    ticks = np.empty(2, np.int64)  # [current ms (-1: prefault), ms of the last futile direct reclaim]
+    ticks[0] = -1
+    ticks[1] = -2
 
     # ---- prefault: touch pages in address order (pmbench initialises its buffer first)
     for c in range(ncg):
@@ -241,12 +244,13 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
         for r in range(cg_i[c, CI_N]):
             _fault_in(base + r, c, 0, False, node_i, zl, dem, dem_n, lower, lower_n, cg_i, page_node, flags, stamp,
                       prv, nxt, lh, lt, lc, free, awake, rr, toptier_use, rng, series, cg_series, tmask, mode,
-                      demotion, swap, ncg)
+                      demotion, swap, ncg, ticks)
             flags[base + r] = 0  # initialised long ago: not young
 
     total_ms = seconds * 1000
     for t in range(total_ms):
         now = jiffies_msecs(hz, t)
+        ticks[0] = t
         # ---- kswapd
         for n in range(nn):
             if soft and node_i[n, NI_TOPTIER] != 0 and free[n] < node_i[n, NI_TTW] and awake[n] == 0:
@@ -279,7 +283,7 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
                     cg_series[sec, c, C_SWAPIN] += 1
                 nd = _fault_in(p, c, sec, True, node_i, zl, dem, dem_n, lower, lower_n, cg_i, page_node, flags, stamp,
                                prv, nxt, lh, lt, lc, free, awake, rr, toptier_use, rng, series, cg_series, tmask,
-                               mode, demotion, swap, ncg)
+                               mode, demotion, swap, ncg, ticks)
                 if nd < 0:
                     series[sec, S_OOM] += 1
                     continue
@@ -425,10 +429,17 @@ def _alloc_node(cpu, node_i, zl, free, awake, series, sec):
 
 @jit
 def _fault_in(p, c, sec, count, node_i, zl, dem, dem_n, lower, lower_n, cg_i, page_node, flags, stamp, prv, nxt,
-              lh, lt, lc, free, awake, rr, toptier_use, rng, series, cg_series, tmask, mode, demotion, swap, ncg):
-    """First touch (or swap-in) of page ``p``: allocate near the CPU, reclaiming directly if needed."""
+              lh, lt, lc, free, awake, rr, toptier_use, rng, series, cg_series, tmask, mode, demotion, swap, ncg, ticks):
+    """First touch (or swap-in) of page ``p``: allocate near the CPU, reclaiming directly if needed.
+
+    ``ticks`` = [current ms, ms of the last futile direct reclaim]: once direct reclaim made no
+    progress at all, the rest of that millisecond's failing allocations go straight to OOM
+    (the kernel gives up retrying too; should_reclaim_retry()).
+    """
     cpu = cg_i[c, CI_CPU]
     n = _alloc_node(cpu, node_i, zl, free, awake, series, sec)
+    if n < 0 and ticks[1] == ticks[0]:
+        return -1
     if n < 0:
         # __alloc_pages_direct_reclaim(): reclaim SWAP_CLUSTER_MAX on the zonelist, then retry at min
         # (priority rounds: each scans more, until something was reclaimed)
@@ -448,6 +459,8 @@ def _fault_in(p, c, sec, count, node_i, zl, dem, dem_n, lower, lower_n, cg_i, pa
                 break
         n = _alloc_node(cpu, node_i, zl, free, awake, series, sec)
         if n < 0:
+            if got == 0:
+                ticks[1] = ticks[0]
             return -1
     page_node[p] = n
     free[n] -= 1

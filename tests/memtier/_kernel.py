@@ -30,7 +30,8 @@ class Box:
         return S._fault_in(p, c, 0, True, self.node_i, self.zl, self.dem, self.dem_n, self.lower, self.lower_n,
                            self.cg_i, self.page_node, self.flags, self.stamp, self.prv, self.nxt, self.lh, self.lt,
                            self.lc, self.free, self.awake, self.rr, self.toptier_use, self.rng, self.series,
-                           self.cg_series, self.tmask, self.mode, self.demotion, self.swap, self.ncg)
+                           self.cg_series, self.tmask, self.mode, self.demotion, self.swap, self.ncg,
+                           np.array([0, -1], np.int64))
 
     def kswapd(self, n, budget, soft=False):
         S._kswapd(n, budget, self.node_i, self.dem, self.dem_n, self.lower, self.lower_n, self.cg_i, self.page_node,
