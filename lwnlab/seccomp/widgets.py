@@ -252,7 +252,7 @@ def make_trace_view(source: str = EXAMPLE_FILTER, trace=None, label: str | None 
         trace, label = recorded_trace(), RECORDED_LABEL
     label = label or "trace"
     words = batch_words(trace)
-    view, ax = figure(1, 2, figsize=(8.5, 3.0), gridspec_kw={"width_ratios": [3, 1]})
+    view, ax = figure(1, 2, figsize=(8.5, 3.2), gridspec_kw={"width_ratios": [2.6, 1]})
     nr = np.array([d.nr_signed for d in trace])
     sc = ax[0].scatter(np.arange(len(trace)), nr, s=9, c="#999999")
     ax[0].set_xlabel("syscall # in the trace")
@@ -260,7 +260,8 @@ def make_trace_view(source: str = EXAMPLE_FILTER, trace=None, label: str | None 
     ax[0].set_title(label, fontsize=9)
     bars = ax[1].bar(range(len(ACTION_ORDER)), [0] * len(ACTION_ORDER),
                      color=[ACTION_COLOURS[a] for a in ACTION_ORDER])
-    ax[1].set_xticks(range(len(ACTION_ORDER)), [a.replace("_", "\n") for a in ACTION_ORDER], fontsize=6)
+    short = {"KILL_PROCESS": "KILL_P", "KILL_THREAD": "KILL_T", "USER_NOTIF": "NOTIF"}
+    ax[1].set_xticks(range(len(ACTION_ORDER)), [short.get(a, a) for a in ACTION_ORDER], fontsize=7, rotation=60)
     ax[1].set_title("actions", fontsize=9)
     src = W.Textarea(value=source, layout=W.Layout(width="100%", height="200px"), continuous_update=False)
     errors = ErrorBox()
