@@ -75,15 +75,25 @@ def _hex(text: str, what: str) -> bytes:
         raise UsageError(f"not hex at character {bad} ({t[bad]!r})", field=what) from None
 
 
+def looks_like_text(raw: bytes) -> bool:
+    """Assembly text rather than raw instructions (which nearly always contain NUL bytes)?"""
+    if not raw or b"\0" in raw:
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\r\n" for ch in text) and any(ch.isalpha() for ch in text)
+
+
 def _load(path: str):
-    """A program from text (.s/.asm/.ebpf) or raw bytes."""
+    """A program from text (.s/.asm, or any file that is text) or raw bytes."""
     from lwnlab.bpf import asm, program
 
-    if path.endswith((".s", ".asm", ".S")):
-        with open(path) as f:
-            return asm.assemble(f.read(), file=path)
     with open(path, "rb") as f:
         raw = f.read()
+    if path.endswith((".s", ".asm", ".S")) or looks_like_text(raw):
+        return asm.assemble(raw.decode("utf-8", errors="replace"), file=path)
     try:
         return program.decode(raw, what=path)
     except FilterError as e:

@@ -71,10 +71,19 @@ def register(subparsers) -> None:
     r.set_defaults(func=_cmd_run)
 
 
+def _is_text(path: str) -> bool:
+    from lwnlab.bpf.cli import looks_like_text
+
+    if path.endswith((".s", ".asm")):
+        return True
+    with open(path, "rb") as f:
+        return looks_like_text(f.read())
+
+
 def _load_filter(path: str, arch: str | None = None):
     from lwnlab.seccomp.filter import Filter
 
-    if path.endswith((".s", ".asm")):
+    if _is_text(path):
         with open(path) as f:
             return Filter.from_asm(f.read(), arch=arch or "x86_64", file=path)
     return Filter.from_file(path)
@@ -84,9 +93,11 @@ def _read_insns(path: str, arch: str):
     from lwnlab.bpf import classic
     from lwnlab.bpf.classic_asm import assemble
 
-    if path.endswith((".s", ".asm")):
+    if _is_text(path):
+        from lwnlab.seccomp.syscalls import get_arch
+
         with open(path) as f:
-            return assemble(f.read(), arch=arch, file=path), False
+            return assemble(f.read(), arch=arch, file=path), get_arch(arch).big_endian
     with open(path, "rb") as f:
         raw = f.read()
     if not raw:
@@ -224,7 +235,7 @@ def _cmd_run(args) -> int:
         raise UsageError("give exactly one of --syscall NAME|NR and --trace FILE", field="syscall")
     filters = [_load_filter(f, arch.name) for f in args.filters]
     for path, f in zip(args.filters, filters):
-        if f.big_endian != arch.big_endian and not path.endswith((".s", ".asm")):
+        if f.big_endian != arch.big_endian and not _is_text(path):
             print(f"lwnlab: warning: {path} is a {'big' if f.big_endian else 'little'}-endian filter but {arch.name} "
                   f"is {'big' if arch.big_endian else 'little'}-endian: its argument offsets will not match",
                   file=sys.stderr)

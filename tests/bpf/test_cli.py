@@ -95,3 +95,15 @@ def test_help_is_fast_and_complete(capsys):
     out = capsys.readouterr().out
     for cmd in ("asm", "disasm", "run", "plugin"):
         assert cmd in out
+
+
+def test_text_files_are_assembled_whatever_their_name(tmp_path, capsys):
+    p = tmp_path / "prog.txt"
+    p.write_text("mov %r0, 7\nexit\n")
+    assert main(["bpf", "run", str(p)]) == 0
+    assert capsys.readouterr().out.strip() == "0x7"
+    f = tmp_path / "filter.txt"
+    f.write_text("ld nr\nret ERRNO(3)\n")
+    assert main(["seccomp", "run", str(f), "--syscall", "read", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == 3
+    assert main(["seccomp", "check", str(f)]) == 0
