@@ -64,7 +64,9 @@ CLASSES: dict[str, tuple[str, np.ndarray]] = {
     "mac": (r"[0-9A-Fa-f:-]", _cls(":-", ranges=[("0", "9"), ("a", "f"), ("A", "F")])),
     "uuid": (r"[0-9A-Fa-f-]", _cls("-", ranges=[("0", "9"), ("a", "f"), ("A", "F")])),
     "errname": (r"[-A-Z0-9_]", _cls("-_", ranges=[("A", "Z"), ("0", "9")])),
-    "ptr": (r"[0-9a-f()_A-Za-z]", _cls("()_", ranges=[("0", "9"), ("a", "z"), ("A", "Z")])),
+    # %p, %px, %pK, %pa: hashed or raw hex (8 or 16 digits, %pa with 0x), or the kernel's placeholders
+    # "(____ptrval____)", "(ptrval)", "(null)", "(efault)": hex digits plus the letters of those words
+    "ptr": (r"[0-9a-f()_ptrvlnux]", _cls("()_ptrvlnux", ranges=[("0", "9"), ("a", "f")])),
     "resource": (r"[^\]\n]", _cls(negate="]\n")),
     "bitmap": (r"[0-9a-f,-]", _cls(",-", ranges=[("0", "9"), ("a", "f")])),
     "hexdump": (r"[0-9a-f :-]", _cls(" :-", ranges=[("0", "9"), ("a", "f")])),
@@ -139,7 +141,7 @@ class Conv:
         if k in ("S", "s", "B", "F", "f"):  # symbol+0xoff/0xsize [module], or a raw address
             return [(OP_ANY, 1, INF)]
         if k in ("x", "K", "a", "N") or k == "":
-            return [(OP_RUN, "ptr", 1, INF)]
+            return [(OP_RUN, "ptr", 6, 18)]
         if k in ("M", "m"):
             return [(OP_RUN, "mac", 12, 17)]
         if k in ("I", "i"):
