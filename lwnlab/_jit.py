@@ -139,6 +139,35 @@ def warm(kernels: dict[str, Kernel] | None = None, progress: Callable[[str], Non
     return out
 
 
+def clear_cache() -> int:
+    """Delete lwnlab's compiled kernels from numba's on-disk cache; return how many files went.
+
+    numba's cache is keyed on a kernel's own source file, so it does not notice
+    when a function it calls in *another* module changes: after editing such a
+    callee, clear the cache (``lwnlab warmup --clear``) or results may be stale.
+    """
+    import glob
+
+    import lwnlab
+
+    roots = {os.path.dirname(os.path.abspath(lwnlab.__file__))}
+    if numba is not None and numba.config.CACHE_DIR:
+        roots.add(os.path.abspath(numba.config.CACHE_DIR))
+    n = 0
+    for root in roots:
+        for pattern in ("**/*.nbi", "**/*.nbc"):
+            for f in glob.glob(os.path.join(root, pattern), recursive=True):
+                if numba is not None and numba.config.CACHE_DIR and root == os.path.abspath(numba.config.CACHE_DIR):
+                    if "lwnlab" not in os.path.relpath(f, root):
+                        continue  # another package's cache
+                try:
+                    os.remove(f)
+                    n += 1
+                except OSError:
+                    pass
+    return n
+
+
 def cache_dir() -> str:
     """Where numba writes (or would write) lwnlab's compiled kernels."""
     if numba is None:

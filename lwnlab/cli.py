@@ -104,7 +104,13 @@ def _cmd_lab(args) -> int:
 def _cmd_warmup(args) -> int:
     from lwnlab.warmup import run
 
-    run(verbose=not args.quiet)
+    if args.clear:
+        from lwnlab._jit import clear_cache
+
+        n = clear_cache()
+        if not args.quiet:
+            print(f"removed {n} cached kernel files")
+    run(verbose=not args.quiet, only=args.only)
     return EXIT_OK
 
 
@@ -145,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compile every numba kernel of lwnlab into the on-disk cache "
                        "(binder/postBuild runs this with NUMBA_CPU_NAME=generic).")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    p.add_argument("--only", action="append", metavar="PREFIX",
+                   help="only kernels whose names start with PREFIX, e.g. lwnlab.bpf (repeatable)")
+    p.add_argument("--clear", action="store_true",
+                   help="delete lwnlab's cached kernels first (numba does not notice edits to callees in other "
+                   "modules, so clear after editing lwnlab's kernels)")
     p.set_defaults(func=_cmd_warmup)
 
     for topic in TOPIC_CLIS:

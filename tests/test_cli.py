@@ -173,3 +173,13 @@ def test_lab_folder_that_is_a_file(capsys, as_wheel, tmp_path):
     f.write_text("x")
     rc, out, err = run(capsys, "lab", str(f))
     assert rc == 2 and "not a folder" in err
+
+
+def test_machine_report_lists_what_each_lab_can_compare_with():
+    from lwnlab.info import machine_report
+
+    r = machine_report()
+    rows = r.rows()
+    assert any("seccomp" in what for what, _, _ in rows) and any("kernel sources" in what for what, _, _ in rows)
+    assert all(isinstance(ok, bool) and detail for _, ok, detail in rows)
+    assert "<table>" in r._repr_html_() and "[" in repr(r)

@@ -72,8 +72,24 @@ def test_disable_jit_runs_plain_python():
 
 
 def test_warmup_command(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "lwnlab.warmup"], capture_output=True, text=True,
+    # only the tour's kernels: a cold compile of every lab's kernels takes minutes (benchmarks/bench_jit.py)
+    p = subprocess.run([sys.executable, "-m", "lwnlab.warmup", "--only", "lwnlab.tour."], capture_output=True, text=True,
                        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
     assert p.returncode == 0, p.stderr
-    assert "lwnlab.tour.quicken" in p.stdout and "warmed" in p.stdout
+    assert "lwnlab.tour.quicken" in p.stdout and "warmed 2 kernels" in p.stdout
     assert any(tmp_path.rglob("*.nbi")), "the warm-up wrote numba's cache index files"
+
+
+def test_clear_cache_removes_only_lwnlabs_files(tmp_path):
+    code = ("from lwnlab import _jit, tour; tour.simulate(); import glob, os; "
+            "before = len(glob.glob(os.path.join(os.environ['NUMBA_CACHE_DIR'], '**', '*.nb*'), recursive=True)); "
+            "n = _jit.clear_cache(); "
+            "after = len(glob.glob(os.path.join(os.environ['NUMBA_CACHE_DIR'], '**', '*.nb*'), recursive=True)); "
+            "print(before, n, after)")
+    other = tmp_path / "otherpkg_abc"
+    other.mkdir()
+    (other / "f.nbi").write_bytes(b"x")
+    out = subprocess.check_output([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},
+                                  text=True)
+    before, n, after = map(int, out.split())
+    assert before >= 3 and n >= 2 and after == 1, (before, n, after)  # the other package's file stays
