@@ -112,30 +112,50 @@ CLASS_SRC = "class P:\n    k = 1\n"
 
 
 def load_cost(policy, expr, k=20, rounds=7):
-    """ns per `x = expr` minus half an `x = y` (the STORE_FAST), over an empty loop; runs interleaved."""
+    """Per-statement ns of `x = expr` and of `x = y`, each over an empty loop; the three loops run interleaved.
+
+    Returns (stmt, ref): stmt = one `x = expr` (LOAD_xxx + STORE_FAST), ref = one `x = y` (LOAD_FAST +
+    STORE_FAST)."""
     p = policy
     best = {"e": float("inf"), "y": float("inf"), "0": float("inf")}
     srcs = {"e": CLASS_SRC + _loads(expr, k), "y": CLASS_SRC + _loads("y", k), "0": CLASS_SRC + _loads(None)}
     for _ in range(rounds):
         for key, src in srcs.items():
             best[key] = min(best[key], execute(src, "f", [(N,)], p).seconds)
-    pair = (best["e"] - best["0"]) / (k * N)
-    store = (best["y"] - best["0"]) / (k * N) / 2
-    return max(pair - store, 1e-12) * 1e9, store * 1e9
+    stmt = (best["e"] - best["0"]) / (k * N) * 1e9
+    ref = (best["y"] - best["0"]) / (k * N) * 1e9
+    return stmt, ref
+
+
+def _instr(stmt, ref):
+    """Estimated cost of the load instruction alone: the statement minus a STORE_FAST (half an `x = y`)."""
+    return stmt - ref / 2
 
 
 def bench_load_global_builtin():
-    spec, st = load_cost(preset("cpython312", superinstructions=False), "len")
-    gen, _ = load_cost(preset("off"), "len")
-    figure(B, "LOAD_GLOBAL_BUILTIN ns", spec, "ns", "generic LOAD_GLOBAL (builtin)", gen,
-           target=">= 5x", ok=gen / spec >= 5, note=f"(a LOAD_FAST/STORE_FAST costs ~{st:.2f} ns here)")
-    rehash, _ = load_cost(preset("off", hash_cached=False), "len")
-    figure(B, "LOAD_GLOBAL_BUILTIN ns", spec, "ns", "generic, rehash each lookup", rehash,
+    # Two views.  (a) Whole statements `x = len` (LOAD_GLOBAL_xxx + STORE_FAST): the ratio of statement costs is a
+    # conservative LOWER BOUND of the instruction ratio (the shared STORE_FAST dilutes it); the target is judged on
+    # it.  (b) The instruction alone, estimated by subtracting half an `x = y`; this difference of noisy timings
+    # can come out at or below zero on a loaded machine, in which case it is reported as unresolved.
+    s_spec, ref = load_cost(preset("cpython312", superinstructions=False), "len")
+    s_gen, _ = load_cost(preset("off"), "len")
+    figure(B, "x = len (LOAD_GLOBAL_BUILTIN+STORE)", s_spec, "ns", "x = len, generic LOAD_GLOBAL", s_gen,
+           target=">= 5x (lower bound)", ok=s_gen / s_spec >= 5,
+           note=f"(x = y, i.e. LOAD_FAST+STORE_FAST, costs {ref:.2f} ns here)")
+    i_spec, i_gen = _instr(s_spec, ref), _instr(s_gen, ref)
+    if i_spec > 0.05:
+        figure(B, "LOAD_GLOBAL_BUILTIN ns (estimate)", i_spec, "ns", "generic LOAD_GLOBAL (builtin)", i_gen,
+               note="(statement minus half an x = y)")
+    else:
+        print(f"{B}   LOAD_GLOBAL_BUILTIN alone: {i_spec:+.2f} ns estimate (below resolution: not distinguishable "
+              f"from a LOAD_FAST) vs generic {i_gen:.2f} ns")
+    s_re, _ = load_cost(preset("off", hash_cached=False), "len")
+    figure(B, "x = len (LOAD_GLOBAL_BUILTIN+STORE)", s_spec, "ns", "generic, rehash each lookup", s_re,
            note="(hash_cached=False)")
-    aspec, _ = load_cost(preset("cpython312", superinstructions=False), "P.k")
-    agen, _ = load_cost(preset("off"), "P.k")
-    figure(B, "LOAD_ATTR_CLASS ns", aspec, "ns", "generic LOAD_ATTR (class)", agen,
-           note="(includes the LOAD_GLOBAL of P)")
+    a_spec, _ = load_cost(preset("cpython312", superinstructions=False), "P.k")
+    a_gen, _ = load_cost(preset("off"), "P.k")
+    figure(B, "x = P.k (LOAD_ATTR_CLASS, statement)", a_spec, "ns", "x = P.k, generic LOAD_ATTR", a_gen,
+           note="(includes the LOAD_GLOBAL of P and the STORE_FAST)")
 
 
 # ------------------------------------------------------------------------------------------ 4. adaptive overhead

@@ -1173,6 +1173,85 @@ def specialize(fam, pc, sp, from_miss, code, oparg, cache, fn, names, sdata, shd
               state[ST_CALL])
 
 
+# The trivial local-variable instructions (LOAD_FAST .. LOAD_CONST__LOAD_FAST) are numbered contiguously by the
+# table, so "is this trivial?" is one range check.
+assert list(range(LOAD_FAST, LOAD_CONST__LOAD_FAST + 1)) == [
+    LOAD_FAST, STORE_FAST, LOAD_CONST, LOAD_FAST__LOAD_FAST, LOAD_FAST__LOAD_CONST, STORE_FAST__LOAD_FAST,
+    STORE_FAST__STORE_FAST, LOAD_CONST__LOAD_FAST], "opcode table: trivial instructions must be contiguous"
+
+
+@jit(_nrt=False)
+def run_trivial(code, oparg, ctag, ci, cf, stag, si, sf, pc, sp, base, steps):
+    """Execute a straight run of trivial instructions (LOAD_FAST, STORE_FAST, LOAD_CONST and their
+    superinstructions) in a small loop of its own, whose few live values stay in registers (the big kernel's
+    dispatch loop spills them). Returns (pc, sp, steps, err_pc, err_arg): it stops at the first other
+    instruction (err_pc = -1), or at an unbound local (err_pc = that instruction's offset, err_arg its local)."""
+    while True:
+        op = code[pc]
+        if op < LOAD_FAST or op > LOAD_CONST__LOAD_FAST:
+            return pc, sp, steps, np.int64(-1), np.int64(0)
+        steps += 1
+        if op == LOAD_FAST:
+            s = base + oparg[pc]
+            if stag[s] == T_NULL:
+                return pc, sp, steps, pc, oparg[pc]
+            stag[sp] = stag[s]
+            si[sp] = si[s]
+            sf[sp] = sf[s]
+            sp += 1
+            pc += 1
+            continue
+        if op == STORE_FAST:
+            sp -= 1
+            s = base + oparg[pc]
+            stag[s] = stag[sp]
+            si[s] = si[sp]
+            sf[s] = sf[sp]
+            pc += 1
+            continue
+        if op == LOAD_CONST:
+            k = oparg[pc]
+            stag[sp] = ctag[k]
+            si[sp] = ci[k]
+            sf[sp] = cf[k]
+            sp += 1
+            pc += 1
+            continue
+        for half in range(2):
+            kind = LOAD_FAST
+            if half == 0:
+                if op == STORE_FAST__LOAD_FAST or op == STORE_FAST__STORE_FAST:
+                    kind = STORE_FAST
+                elif op == LOAD_CONST__LOAD_FAST:
+                    kind = LOAD_CONST
+            else:
+                if op == LOAD_FAST__LOAD_CONST:
+                    kind = LOAD_CONST
+                elif op == STORE_FAST__STORE_FAST:
+                    kind = STORE_FAST
+            a = oparg[pc + half]
+            if kind == LOAD_FAST:
+                s = base + a
+                if stag[s] == T_NULL:
+                    return pc, sp, steps, pc + half, a
+                stag[sp] = stag[s]
+                si[sp] = si[s]
+                sf[sp] = sf[s]
+                sp += 1
+            elif kind == STORE_FAST:
+                sp -= 1
+                s = base + a
+                stag[s] = stag[sp]
+                si[s] = si[sp]
+                sf[s] = sf[sp]
+            else:
+                stag[sp] = ctag[a]
+                si[sp] = ci[a]
+                sf[sp] = cf[a]
+                sp += 1
+        pc += 2
+
+
 def _warm_run():
     from lwnlab.interp.machine import warmup_args
 
@@ -1205,6 +1284,7 @@ def run(code, oparg, cache, fn, co_warm, ctag, ci, cf, names,
     nargs = atag.shape[1]
     scap = stag.shape[0]
     it_top = np.int64(0)
+    ncode = code.shape[0]
 
     for callno in range(-1, ncalls):
         state[ST_CALL] = callno
@@ -1239,6 +1319,17 @@ def run(code, oparg, cache, fn, co_warm, ctag, ci, cf, names,
         from_miss = False
         while True:
             op = code[pc]
+            if LOAD_FAST <= op <= LOAD_CONST__LOAD_FAST and pc + 1 < ncode and \
+                    LOAD_FAST <= code[pc + 1] <= LOAD_CONST__LOAD_FAST:
+                # a run of at least two trivial instructions: hand it to the small loop (hot/cold split)
+                pc, sp, steps, epc, ea = run_trivial(code, oparg, ctag, ci, cf, stag, si, sf, pc, sp, base, steps)
+                if epc >= 0:
+                    status[0] = E_UNBOUND
+                    status[1] = epc
+                    status[2] = ea
+                    state[ST_STEPS] = steps
+                    return
+                op = code[pc]
             steps += 1
             # ================================================================ 1. fast, plain, specialized
             if op == LOAD_FAST:

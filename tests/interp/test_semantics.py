@@ -121,3 +121,31 @@ def test_big_ints_survive_swap_copy_and_unpacking():
     exec(src, ns)
     for pol in POLICIES:
         assert execute(src, "f", [(2 ** 62 + 1,)] * 10, pol).result == ns["f"](2 ** 62 + 1)
+
+
+UNBOUND_IN_RUN = ("def f(n):\n    x = n\n    if n > 5:\n        y = 1\n    z = x\n    w = y\n    return w + z\n")
+
+
+@pytest.mark.parametrize("pol", [preset("cpython312", superinstructions=False), preset("cpython312"),
+                                 preset("cpython311"), preset("off")])
+def test_unbound_local_inside_a_run_of_trivial_instructions(pol):
+    # `z = x` then `w = y` is a straight run of LOAD_FAST/STORE_FAST (or superinstructions): the VM executes such
+    # runs in a separate small loop; an unbound local there must still be reported at its own line and name,
+    # also after the code has been quickened (many good calls first)
+    good = execute(UNBOUND_IN_RUN, "f", [(9,)] * 20, pol)
+    assert good.result == 10
+    with pytest.raises(ExecutionError) as e:
+        execute(UNBOUND_IN_RUN, "f", [(9,)] * 20 + [(1,)], pol)
+    msg = e.value.describe()
+    assert "UnboundLocalError" in msg and "'y'" in msg, msg
+    assert e.value.line == 6, msg
+
+
+def test_instruction_count_of_straight_local_runs():
+    # every instruction of a straight run is counted once (steps), with and without superinstructions
+    src = "def f(n):\n    a = n\n    b = a\n    c = b\n    return c\n"
+    plain = execute(src, "f", [(3,)], preset("off"))
+    assert plain.result == 3
+    # module body: RESUME, LOAD_CONST, STORE_GLOBAL, LOAD_CONST, RETURN_VALUE = 5;
+    # f: RESUME + 3 x (LOAD_FAST, STORE_FAST) + LOAD_FAST, RETURN_VALUE = 9
+    assert plain.instructions == 5 + 9
