@@ -1180,21 +1180,93 @@ assert list(range(LOAD_FAST, LOAD_CONST__LOAD_FAST + 1)) == [
     STORE_FAST__STORE_FAST, LOAD_CONST__LOAD_FAST], "opcode table: trivial instructions must be contiguous"
 
 
+@jit(inline="always", _nrt=False)
+def is_fast_op(op):
+    """Instructions the small hot loop (run_fast) can execute."""
+    return (LOAD_FAST <= op <= LOAD_CONST__LOAD_FAST) or op == LOAD_GLOBAL_MODULE or op == LOAD_GLOBAL_BUILTIN or \
+        op == FOR_ITER_RANGE or op == JUMP_BACKWARD_QUICK or op == JUMP_BACKWARD
+
+
 @jit(_nrt=False)
-def run_trivial(code, oparg, ctag, ci, cf, stag, si, sf, pc, sp, base, steps):
-    """Execute a straight run of trivial instructions (LOAD_FAST, STORE_FAST, LOAD_CONST and their
-    superinstructions) in a small loop of its own, whose few live values stay in registers (the big kernel's
-    dispatch loop spills them). Returns (pc, sp, steps, err_pc, err_arg): it stops at the first other
-    instruction (err_pc = -1), or at an unbound local (err_pc = that instruction's offset, err_arg its local)."""
+def run_fast(code, oparg, ctag, ci, cf, stag, si, sf, cache, dhdr, dtag, di, df, it, stats,
+             pc, sp, base, steps, tot_hit, mode, sat_on, budget, stop_at):
+    """Hot/cold split: execute a straight run of hot, simple instructions in a small loop of its own, whose few
+    live values stay in registers (the big kernel's dispatch loop spills them):
+      - LOAD_FAST, STORE_FAST, LOAD_CONST and their superinstructions;
+      - the HIT paths of LOAD_GLOBAL_MODULE / LOAD_GLOBAL_BUILTIN (guards as in run; same stats and counter
+        updates) and of FOR_ITER_RANGE while the range is not exhausted;
+      - JUMP_BACKWARD_QUICK (and JUMP_BACKWARD when not in 3.11 warmup mode) while steps + 1 < stop_at
+        (= min(step limit + 1, next sample)).
+    Anything else -- another instruction, a failing guard, an exhausted range, a jump due for the step limit or a
+    sample -- returns to run WITHOUT executing it (run then does it, with all its bookkeeping), so observable
+    behaviour is exactly run's.  sat_on: 1 when hits count up the saturating counter (to budget), as in run.
+    Returns (pc, sp, steps, tot_hit, err_pc, err_arg): err_pc = -1, or an unbound local's instruction offset."""
     while True:
         op = code[pc]
+        if op == LOAD_GLOBAL_MODULE:
+            if dhdr[0, D_VERSION] != cache[pc, 2]:
+                return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
+            steps += 1
+            stats[FAM_LOAD_GLOBAL, STAT_EXEC] += 1
+            s = dhdr[0, D_OFF] + cache[pc, 1]
+            stag[sp] = dtag[s]
+            si[sp] = di[s]
+            sf[sp] = df[s]
+            sp += 1
+            stats[FAM_LOAD_GLOBAL, STAT_HIT] += 1
+            tot_hit += 1
+            if sat_on != 0 and cache[pc, 0] < budget:
+                cache[pc, 0] += 1
+            pc += 1
+            continue
+        if op == LOAD_GLOBAL_BUILTIN:
+            if dhdr[0, D_VERSION] != cache[pc, 2] or dhdr[1, D_VERSION] != cache[pc, 3]:
+                return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
+            steps += 1
+            stats[FAM_LOAD_GLOBAL, STAT_EXEC] += 1
+            s = dhdr[1, D_OFF] + cache[pc, 1]
+            stag[sp] = dtag[s]
+            si[sp] = di[s]
+            sf[sp] = df[s]
+            sp += 1
+            stats[FAM_LOAD_GLOBAL, STAT_HIT] += 1
+            tot_hit += 1
+            if sat_on != 0 and cache[pc, 0] < budget:
+                cache[pc, 0] += 1
+            pc += 1
+            continue
+        if op == FOR_ITER_RANGE:
+            if stag[sp - 1] != T_RANGE_ITER:
+                return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
+            j = si[sp - 1]
+            cur = it[j, 0]
+            step = it[j, 2]
+            more = cur < it[j, 1] if step > 0 else cur > it[j, 1]
+            if not more:
+                return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
+            steps += 1
+            stats[FAM_FOR_ITER, STAT_EXEC] += 1
+            it[j, 0] = cur + step
+            stag[sp] = T_INT
+            si[sp] = cur
+            sp += 1
+            pc += 1
+            stats[FAM_FOR_ITER, STAT_HIT] += 1
+            tot_hit += 1
+            continue
+        if op == JUMP_BACKWARD_QUICK or (op == JUMP_BACKWARD and mode != 1):
+            if steps + 1 >= stop_at:
+                return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
+            steps += 1
+            pc = oparg[pc]
+            continue
         if op < LOAD_FAST or op > LOAD_CONST__LOAD_FAST:
-            return pc, sp, steps, np.int64(-1), np.int64(0)
+            return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
         steps += 1
         if op == LOAD_FAST:
             s = base + oparg[pc]
             if stag[s] == T_NULL:
-                return pc, sp, steps, pc, oparg[pc]
+                return pc, sp, steps, tot_hit, pc, oparg[pc]
             stag[sp] = stag[s]
             si[sp] = si[s]
             sf[sp] = sf[s]
@@ -1233,7 +1305,7 @@ def run_trivial(code, oparg, ctag, ci, cf, stag, si, sf, pc, sp, base, steps):
             if kind == LOAD_FAST:
                 s = base + a
                 if stag[s] == T_NULL:
-                    return pc, sp, steps, pc + half, a
+                    return pc, sp, steps, tot_hit, pc + half, a
                 stag[sp] = stag[s]
                 si[sp] = si[s]
                 sf[sp] = sf[s]
@@ -1319,10 +1391,16 @@ def run(code, oparg, cache, fn, co_warm, ctag, ci, cf, names,
         from_miss = False
         while True:
             op = code[pc]
-            if LOAD_FAST <= op <= LOAD_CONST__LOAD_FAST and pc + 1 < ncode and \
-                    LOAD_FAST <= code[pc + 1] <= LOAD_CONST__LOAD_FAST:
-                # a run of at least two trivial instructions: hand it to the small loop (hot/cold split)
-                pc, sp, steps, epc, ea = run_trivial(code, oparg, ctag, ci, cf, stag, si, sf, pc, sp, base, steps)
+            if is_fast_op(op) and pc + 3 < ncode and is_fast_op(code[pc + 1]) and is_fast_op(code[pc + 2]) and \
+                    is_fast_op(code[pc + 3]):
+                # a run of at least four hot, simple instructions: hand it to the small loop (hot/cold split).
+                # The call passes ~15 arrays, so it only pays off for runs (measured: a run of two was slower
+                # than doing them here)
+                stop_at = next_sample if next_sample <= step_limit else step_limit + 1
+                sat_on = np.int64(1) if (sat != 0 and mode == 1) else np.int64(0)
+                pc, sp, steps, tot_hit, epc, ea = run_fast(code, oparg, ctag, ci, cf, stag, si, sf, cache, dhdr,
+                                                           dtag, di, df, it, stats, pc, sp, base, steps, tot_hit,
+                                                           mode, sat_on, budget, stop_at)
                 if epc >= 0:
                     status[0] = E_UNBOUND
                     status[1] = epc

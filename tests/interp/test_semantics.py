@@ -1,5 +1,6 @@
 """Results equal CPython's for hand-picked programs; faults are clear ExecutionErrors."""
 
+import numpy as np
 import pytest
 
 from lwnlab.errors import ExecutionError, UsageError
@@ -149,3 +150,32 @@ def test_instruction_count_of_straight_local_runs():
     # module body: RESUME, LOAD_CONST, STORE_GLOBAL, LOAD_CONST, RETURN_VALUE = 5;
     # f: RESUME + 3 x (LOAD_FAST, STORE_FAST) + LOAD_FAST, RETURN_VALUE = 9
     assert plain.instructions == 5 + 9
+
+
+@pytest.mark.parametrize("name", ["cpython311", "cpython312", "pep659", "off"])
+def test_step_limit_is_exact_in_a_loop_of_only_hot_instructions(name):
+    # LOAD_FAST / STORE_FAST / JUMP_BACKWARD only: the whole loop runs in the VM's small hot loop, which must still
+    # stop at exactly the step limit (checked at the backward jump, as in the main loop)
+    src = "def f(n):\n    while True:\n        a = n\n    return a\n"
+    limit = 10_007
+    with pytest.raises(ExecutionError, match="step limit") as e:
+        execute(src, "f", [(1,)], preset(name, step_limit=limit))
+    assert e.value.pc is not None
+
+
+@pytest.mark.parametrize("name", ["cpython311", "cpython312", "pep659"])
+def test_samples_are_taken_on_time_in_hot_loops(name):
+    # a range loop of hot instructions only (FOR_ITER_RANGE, STORE_FAST, LOAD_FAST, LOAD_GLOBAL_MODULE, ...):
+    # samples (step, hits, misses, call) must still be taken at the first backward jump at or after each due step
+    src = "K = 3\ndef f(n):\n    t = 0\n    for i in range(n):\n        a = K\n        b = a\n        t = b\n    return t\n"
+    every = 50
+    r = execute(src, "f", [(2000,)], preset(name), sample_every=every)
+    assert r.result == 3
+    s = r.samples
+    assert len(s) > 100
+    steps = s[:, 0]
+    assert (np.diff(steps) > 0).all()
+    body = 8  # instructions per iteration of the loop at most
+    assert (np.diff(steps) <= every + body).all(), np.diff(steps).max()
+    hits = s[:, 1]
+    assert (np.diff(hits) >= 0).all() and hits[-1] > 0
