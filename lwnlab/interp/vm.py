@@ -1203,6 +1203,35 @@ def run_fast(code, oparg, ctag, ci, cf, stag, si, sf, cache, dhdr, dtag, di, df,
     Returns (pc, sp, steps, tot_hit, err_pc, err_arg): err_pc = -1, or an unbound local's instruction offset."""
     while True:
         op = code[pc]
+        if op == LOAD_FAST:
+            steps += 1
+            s = base + oparg[pc]
+            if stag[s] == T_NULL:
+                return pc, sp, steps, tot_hit, pc, oparg[pc]
+            stag[sp] = stag[s]
+            si[sp] = si[s]
+            sf[sp] = sf[s]
+            sp += 1
+            pc += 1
+            continue
+        if op == STORE_FAST:
+            steps += 1
+            sp -= 1
+            s = base + oparg[pc]
+            stag[s] = stag[sp]
+            si[s] = si[sp]
+            sf[s] = sf[sp]
+            pc += 1
+            continue
+        if op == LOAD_CONST:
+            steps += 1
+            k = oparg[pc]
+            stag[sp] = ctag[k]
+            si[sp] = ci[k]
+            sf[sp] = cf[k]
+            sp += 1
+            pc += 1
+            continue
         if op == LOAD_GLOBAL_MODULE:
             if dhdr[0, D_VERSION] != cache[pc, 2]:
                 return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
@@ -1260,35 +1289,9 @@ def run_fast(code, oparg, ctag, ci, cf, stag, si, sf, cache, dhdr, dtag, di, df,
             steps += 1
             pc = oparg[pc]
             continue
-        if op < LOAD_FAST or op > LOAD_CONST__LOAD_FAST:
+        if op < LOAD_FAST__LOAD_FAST or op > LOAD_CONST__LOAD_FAST:
             return pc, sp, steps, tot_hit, np.int64(-1), np.int64(0)
         steps += 1
-        if op == LOAD_FAST:
-            s = base + oparg[pc]
-            if stag[s] == T_NULL:
-                return pc, sp, steps, tot_hit, pc, oparg[pc]
-            stag[sp] = stag[s]
-            si[sp] = si[s]
-            sf[sp] = sf[s]
-            sp += 1
-            pc += 1
-            continue
-        if op == STORE_FAST:
-            sp -= 1
-            s = base + oparg[pc]
-            stag[s] = stag[sp]
-            si[s] = si[sp]
-            sf[s] = sf[sp]
-            pc += 1
-            continue
-        if op == LOAD_CONST:
-            k = oparg[pc]
-            stag[sp] = ctag[k]
-            si[sp] = ci[k]
-            sf[sp] = cf[k]
-            sp += 1
-            pc += 1
-            continue
         for half in range(2):
             kind = LOAD_FAST
             if half == 0:
