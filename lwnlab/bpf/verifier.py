@@ -1,0 +1,1095 @@
+"""The eBPF verifier core: an abstract interpreter over every path, in the spirit of ``kernel/bpf/verifier.c``.
+
+What it models (the kernel is the reference; :mod:`tests.differential.test_bpf_verifier_kernel`
+compares accept/reject with the live kernel on generated socket-filter programs):
+
+* register types: ``NOT_INIT``, ``SCALAR`` (unsigned and signed 64-bit bounds plus a tnum of known
+  bits, :mod:`lwnlab.bpf.verifier_tnum`), ``PTR_TO_CTX``, ``PTR_TO_STACK`` (``fp`` with a fixed
+  offset), and the map shapes (``CONST_PTR_TO_MAP``, ``PTR_TO_MAP_VALUE[_OR_NULL]``) that the map
+  work will produce; reads of uninitialised registers (``R2 !read_ok``), r10 read only;
+* the structural passes (``check_subprogs``/``check_cfg``): jump out of range, last insn not an
+  exit or jump, unreachable insn, back-edges for unprivileged loaders;
+* the stack: bounds, strict alignment, per-byte slot types (invalid / misc / zero / spilled
+  register), register spill and fill, uninitialised reads rejected for unprivileged loaders;
+* the context of the program type (:data:`PROG_TYPES`): the proposed seccomp type (read only,
+  ``off % size == 0``, nr/arch as u32, instruction_pointer and args as u64) and socket filters
+  (``sk_filter_is_valid_access``/``bpf_skb_is_valid_access`` for ``struct __sk_buff``, minus the
+  ``sk`` pointer field, which is refused here: documented, conservative);
+* ALU on scalars with the kernel's bound/tnum tracking (division by a possibly-zero register is
+  accepted, it is defined to give 0), pointer arithmetic rules, pointer leaks for unprivileged loaders;
+* branches: both successors explored, a branch the bounds decide is pruned, refinement of bounds on
+  each side; explored states at jump targets prune paths they subsume; a loop that comes back to
+  an identical state is "infinite loop detected"; at most 1,000,000 processed instructions
+  (``BPF_COMPLEXITY_LIMIT_INSNS``).
+
+Not modelled yet (rejected with a message saying so): helper calls and maps, bpf-to-bpf calls,
+sign-extending loads from the context, atomics on anything but the stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lwnlab.bpf import isa
+from lwnlab.bpf import verifier_tnum as tn
+from lwnlab.bpf.disasm import pseudo_c_one
+from lwnlab.bpf.program import Insn, check_program
+from lwnlab.bpf.verifier_tnum import M32, M64, Tnum
+from lwnlab.errors import FilterError, VerifierError
+
+NOT_INIT, SCALAR, PTR_TO_CTX, PTR_TO_STACK = "not_init", "scalar", "ctx", "fp"
+CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE, PTR_TO_MAP_VALUE_OR_NULL = "map_ptr", "map_value", "map_value_or_null"
+POINTERS = (PTR_TO_CTX, PTR_TO_STACK, CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE, PTR_TO_MAP_VALUE_OR_NULL)
+S64_MIN, S64_MAX = -(1 << 63), (1 << 63) - 1
+BPF_MAX_VAR_OFF = 1 << 29
+BPF_COMPLEXITY_LIMIT_JMP_SEQ = 8192
+STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL = 0, 1, 2, 3
+
+
+def _s64(v: int) -> int:
+    v &= M64
+    return v - (1 << 64) if v >> 63 else v
+
+
+# --------------------------------------------------------------------------- register state
+
+
+@dataclass(frozen=True)
+class Reg:
+    type: str = NOT_INIT
+    off: int = 0  # fixed offset of a pointer
+    umin: int = 0
+    umax: int = M64
+    smin: int = S64_MIN
+    smax: int = S64_MAX
+    var: Tnum = tn.UNKNOWN  # scalar value, or a pointer's variable offset
+
+    # ---- constructors
+    @staticmethod
+    def const(v: int) -> "Reg":
+        v &= M64
+        return Reg(SCALAR, 0, v, v, _s64(v), _s64(v), tn.const(v))
+
+    @staticmethod
+    def unknown() -> "Reg":
+        return Reg(SCALAR)
+
+    @staticmethod
+    def ptr(t: str, off: int = 0) -> "Reg":
+        return Reg(t, off, 0, 0, 0, 0, tn.const(0))
+
+    @staticmethod
+    def bounded(umin: int, umax: int, smin: int = S64_MIN, smax: int = S64_MAX, var: Tnum = tn.UNKNOWN,
+                type: str = SCALAR, off: int = 0) -> "Reg | None":
+        """Tighten the five views against each other (__reg_deduce_bounds); None if empty."""
+        for _ in range(3):
+            var = tn.intersect(var, tn.trange(umin, umax))
+            umin = max(umin, var.value)
+            umax = min(umax, var.value | var.mask)
+            if smin >= 0 or smax < 0:  # signed range within one half: same order as unsigned
+                umin = max(umin, smin & M64)
+                umax = min(umax, smax & M64)
+            if _s64(umin) <= _s64(umax):  # unsigned range does not cross the sign boundary
+                smin = max(smin, _s64(umin))
+                smax = min(smax, _s64(umax))
+            if umin > umax or smin > smax:
+                return None
+        return Reg(type, off, umin, umax, smin, smax, var)
+
+    # ---- queries
+    def is_const(self) -> bool:
+        return self.type == SCALAR and self.var.is_const()
+
+    @property
+    def value(self) -> int:
+        return self.var.value
+
+    def is_ptr(self) -> bool:
+        return self.type in POINTERS
+
+    def u32_range(self) -> tuple[int, int]:
+        if self.umax <= M32:
+            return self.umin, self.umax
+        t = tn.subreg(self.var)
+        return t.value, t.value | t.mask
+
+    def s32_range(self) -> tuple[int, int]:
+        lo, hi = self.u32_range()
+        if hi < 1 << 31:
+            return lo, hi
+        if lo >= 1 << 31:
+            return lo - (1 << 32), hi - (1 << 32)
+        return -(1 << 31), (1 << 31) - 1
+
+    def describe(self) -> str:
+        """The kernel's print_verifier_state style: ``scalar(umax=255,var_off=(0x0; 0xff))``."""
+        if self.type == NOT_INIT:
+            return "?"
+        if self.type == SCALAR:
+            if self.is_const():
+                return str(_s64(self.value))
+            parts = []
+            if self.smin != S64_MIN:
+                parts.append(f"smin={self.smin}")
+            if self.smax != S64_MAX:
+                parts.append(f"smax={self.smax}")
+            if self.umin != 0:
+                parts.append(f"umin={self.umin}")
+            if self.umax != M64:
+                parts.append(f"umax={self.umax}")
+            if self.var != tn.UNKNOWN:
+                parts.append(f"var_off={self.var}")
+            return f"scalar({','.join(parts)})"
+        if self.type == PTR_TO_STACK:
+            base = f"fp{self.off}"
+        else:
+            base = f"{self.type}(off={self.off})" if self.off else f"{self.type}()"
+        if not self.var.is_const() or self.var.value:
+            base += f"(var_off={self.var},smin={self.smin},smax={self.smax})"
+        return base
+
+
+def _reg_contains(old: Reg, cur: Reg) -> bool:
+    """regsafe(): every run from ``cur`` behaves like some run from ``old``."""
+    if old.type == NOT_INIT:
+        return True
+    if old.type != cur.type:
+        return False
+    if old.type == SCALAR:
+        return (old.umin <= cur.umin and cur.umax <= old.umax and old.smin <= cur.smin and cur.smax <= old.smax
+                and tn.contains(old.var, cur.var))
+    return old == cur
+
+
+# --------------------------------------------------------------------------- whole state
+
+
+@dataclass
+class State:
+    regs: list
+    stack: list  # 512 slot types, index 0 = fp-512
+    spills: dict  # slot base index (multiple of 8) -> (Reg, size)
+    parent: "Checkpoint | None" = None
+    depth: int = 0  # stack depth used (for the log)
+
+    def copy(self) -> "State":
+        return State(list(self.regs), list(self.stack), dict(self.spills), self.parent, self.depth)
+
+    def key(self):
+        return (tuple(self.regs), tuple(self.stack), tuple(sorted(self.spills.items())))
+
+    def describe(self) -> str:
+        out = []
+        for i, r in enumerate(self.regs):
+            if r.type != NOT_INIT:
+                out.append(f"R{i}={r.describe()}")
+        for base in sorted(self.spills):
+            r, size = self.spills[base]
+            out.append(f"fp{base - 512}={r.describe()}")
+        for b in range(0, 512, 8):
+            if b in self.spills:
+                continue
+            sl = self.stack[b:b + 8]
+            if any(sl):
+                out.append(f"fp{b - 512}=" + "".join("?mz"[t] if t < 3 else "r" for t in reversed(sl)))
+        return " ".join(out)
+
+
+@dataclass
+class Checkpoint:
+    pc: int
+    state: State
+    parent: "Checkpoint | None"
+    branches: int = 1
+
+
+def _stack_contains(old: State, cur: State) -> bool:
+    for i in range(512):
+        o, c = old.stack[i], cur.stack[i]
+        if o == STACK_INVALID or o == c == STACK_ZERO:
+            continue
+        if o == STACK_MISC and c != STACK_INVALID:
+            if c == STACK_SPILL and cur.spills.get(i - i % 8, (Reg(),))[0].type != SCALAR:
+                return False
+            continue
+        if o == c == STACK_SPILL:
+            continue
+        return False
+    for base, (r, size) in old.spills.items():
+        c = cur.spills.get(base)
+        if c is None or c[1] != size or not _reg_contains(r, c[0]):
+            return False
+    return True
+
+
+def _subsumes(old: State, cur: State) -> bool:
+    return all(_reg_contains(o, c) for o, c in zip(old.regs, cur.regs)) and _stack_contains(old, cur)
+
+
+# --------------------------------------------------------------------------- program types (context access)
+
+
+@dataclass(frozen=True)
+class ProgType:
+    name: str
+    ctx_size: int
+    writable: bool
+    ld_abs: bool
+    #: return value range for check_return_code, or None for any scalar
+    ret_range: tuple | None = None
+
+    def ctx_access(self, off: int, size: int, write: bool) -> str | None:
+        """None when the access is allowed, else the reason (the kernel just says 'invalid bpf_context access')."""
+        if self.name == "seccomp":
+            return _seccomp_access(off, size, write)
+        return _skb_access(off, size, write)
+
+
+def _seccomp_access(off: int, size: int, write: bool) -> str | None:
+    # seccomp_is_valid_access() of the 2021 RFC patch set (proposed, never merged)
+    if write:
+        return "the seccomp context is read only"
+    if off < 0 or off >= 64:
+        return "offset outside struct seccomp_data"
+    if off % size:
+        return "misaligned context access"
+    if off in (0, 4):
+        return None if size == 4 else "nr and arch are read as u32"
+    return None if size == 8 else "instruction_pointer and args[] are read as u64"
+
+
+# struct __sk_buff (include/uapi/linux/bpf.h), 192 bytes: name -> (offset, size)
+SK_BUFF = {
+    "len": (0, 4), "pkt_type": (4, 4), "mark": (8, 4), "queue_mapping": (12, 4), "protocol": (16, 4),
+    "vlan_present": (20, 4), "vlan_tci": (24, 4), "vlan_proto": (28, 4), "priority": (32, 4),
+    "ingress_ifindex": (36, 4), "ifindex": (40, 4), "tc_index": (44, 4), "cb": (48, 20), "hash": (68, 4),
+    "tc_classid": (72, 4), "data": (76, 4), "data_end": (80, 4), "napi_id": (84, 4), "family": (88, 4),
+    "remote_ip4": (92, 4), "local_ip4": (96, 4), "remote_ip6": (100, 16), "local_ip6": (116, 16),
+    "remote_port": (132, 4), "local_port": (136, 4), "data_meta": (140, 4), "flow_keys": (144, 8),
+    "tstamp": (152, 8), "wire_len": (160, 4), "gso_segs": (164, 4), "sk": (168, 8), "gso_size": (176, 4),
+    "tstamp_type": (180, 1), "hwtstamp": (184, 8),
+}
+SK_BUFF_SIZE = 192
+
+
+def _skb_field(off: int) -> str | None:
+    for name, (o, s) in SK_BUFF.items():
+        if o <= off < o + s:
+            return name
+    return None
+
+
+def _skb_access(off: int, size: int, write: bool) -> str | None:
+    # sk_filter_is_valid_access() then bpf_skb_is_valid_access() (net/core/filter.c)
+    f = _skb_field(off)
+    if f in ("tc_classid", "data", "data_meta", "data_end", "family", "remote_ip4", "local_ip4", "remote_ip6",
+             "local_ip6", "remote_port", "local_port", "tstamp", "wire_len", "hwtstamp"):
+        return f"__sk_buff.{f} is not accessible to socket filters"
+    if write and f != "cb":
+        return "socket filters may write only __sk_buff.cb[]"
+    if off < 0 or off >= SK_BUFF_SIZE:
+        return "offset outside struct __sk_buff"
+    if off % size:
+        return "misaligned context access"
+    if f == "cb":
+        return None if off + size <= 68 else "access past cb[4]"
+    if f == "flow_keys":
+        return "__sk_buff.flow_keys is not accessible"
+    if f == "sk":
+        return "__sk_buff.sk (a socket pointer) is not modelled by lwnlab yet"
+    if f is None or f == "tstamp_type":
+        return "padding or tstamp_type of __sk_buff"
+    if write:
+        return None if size == 4 else "context writes must be u32"
+    return None if size <= 4 else "narrow loads only: this field is u32"
+
+
+PROG_TYPES = {
+    "seccomp": ProgType("seccomp", 64, False, False, None),
+    "socket_filter": ProgType("socket_filter", SK_BUFF_SIZE, True, True, None),
+}
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    log: str
+    processed: int
+    pc: int | None = None
+    message: str = ""
+    states: dict = field(default_factory=dict)  # pc -> list of state strings seen (for the notebook)
+
+
+class _Reject(Exception):
+    def __init__(self, msg: str, pc: int):
+        self.msg, self.pc = msg, pc
+
+
+# --------------------------------------------------------------------------- the verifier
+
+
+class Verifier:
+    def __init__(self, insns: list[Insn], prog_type: str = "socket_filter", privileged: bool = True,
+                 max_insns: int = isa.BPF_COMPLEXITY_LIMIT_INSNS, log_level: int = 1):
+        if prog_type not in PROG_TYPES:
+            raise VerifierError(f"unknown program type {prog_type!r} (known: {', '.join(PROG_TYPES)})",
+                                field="prog_type")
+        self.insns = list(insns)
+        self.pt = PROG_TYPES[prog_type]
+        self.priv = privileged
+        self.max_insns = max_insns
+        self.log: list[str] = []
+        self.log_level = log_level
+        self.processed = 0
+        self.explored: dict[int, list[Checkpoint]] = {}
+        self.prune_points: set[int] = set()
+
+    # ---- logging
+    def _insn_text(self, pc: int) -> str:
+        text, _ = pseudo_c_one(self.insns, pc)
+        return f"{pc}: ({self.insns[pc].code:02x}) {text}"
+
+    # ---- structural passes
+    def _check_structure(self) -> None:
+        n = len(self.insns)
+        try:
+            check_program(self.insns, max_insns=isa.BPF_COMPLEXITY_LIMIT_INSNS if self.priv else isa.BPF_MAXINSNS)
+        except FilterError as e:
+            msg = e.message
+            if msg.startswith("jump to pc"):
+                tgt = msg.split()[3].rstrip(",")
+                msg = f"jump out of range from insn {e.pc} to {tgt}"
+            elif msg.startswith("last instruction is not"):
+                msg = "last insn is not an exit or jmp"
+            elif msg.startswith("frame pointer"):
+                msg = "frame pointer is read only"
+            raise _Reject(msg, e.pc if e.pc is not None else 0) from None
+        # check_cfg: reachability and back-edges
+        seen = [False] * n
+        succ: dict[int, list[int]] = {}
+        pc = 0
+        while pc < n:
+            x = self.insns[pc]
+            info = isa.OPCODES[x.code]
+            k = info.kind
+            if k == "lddw":
+                succ[pc] = [pc + 2]
+                seen[pc + 1] = True  # the second slot is never "unreachable"
+                pc += 2
+                continue
+            if k == "exit":
+                succ[pc] = []
+            elif k == "ja":
+                d = x.imm if x.code == isa.BPF_JMP32 | isa.BPF_JA else x.off
+                succ[pc] = [pc + 1 + d]
+                self.prune_points.add(pc + 1 + d)
+            elif k == "jmp":
+                succ[pc] = [pc + 1, pc + 1 + x.off]
+                self.prune_points.update((pc + 1, pc + 1 + x.off))
+            else:
+                succ[pc] = [pc + 1]
+            pc += 1
+        order = {}
+        stack = [(0, iter(succ[0]))]
+        order[0] = "on"
+        seen[0] = True
+        while stack:
+            pc, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                order[pc] = "done"
+                stack.pop()
+                continue
+            if nxt >= n:
+                raise _Reject(f"jump out of range from insn {pc} to {nxt}", pc)
+            if order.get(nxt) == "on" and not self.priv:
+                raise _Reject(f"back-edge from insn {pc} to {nxt}", pc)
+            if nxt not in order:
+                order[nxt] = "on"
+                seen[nxt] = True
+                stack.append((nxt, iter(succ[nxt])))
+        for pc in range(n):
+            if not seen[pc]:
+                raise _Reject(f"unreachable insn {pc}", pc)
+
+    # ---- main loop
+    def run(self) -> Verdict:
+        try:
+            self._check_structure()
+            self._do_check()
+        except _Reject as r:
+            self.log.append(r.msg)
+            self.log.append(f"processed {self.processed} insns (limit {isa.BPF_COMPLEXITY_LIMIT_INSNS})")
+            return Verdict(False, "\n".join(self.log) + "\n", self.processed, r.pc, r.msg)
+        self.log.append(f"processed {self.processed} insns (limit {isa.BPF_COMPLEXITY_LIMIT_INSNS})")
+        return Verdict(True, "\n".join(self.log) + "\n", self.processed)
+
+    def _initial(self) -> State:
+        regs = [Reg() for _ in range(11)]
+        regs[1] = Reg.ptr(PTR_TO_CTX)
+        regs[10] = Reg.ptr(PTR_TO_STACK)
+        return State(regs, [STACK_INVALID] * 512, {})
+
+    def _end_path(self, st: State) -> None:
+        cp = st.parent
+        while cp is not None:
+            cp.branches -= 1
+            if cp.branches > 0:
+                break
+            cp = cp.parent
+
+    def _do_check(self) -> None:
+        pending: list[tuple[int, int, State]] = []
+        st = self._initial()
+        pc = 0
+        prev = None
+        while True:
+            if pc is None:
+                if not pending:
+                    return
+                src, pc, st = pending.pop()
+                if self.log_level:
+                    self.log.append(f"from {src} to {pc}: {st.describe()}")
+            if pc in self.prune_points and pc != prev:
+                verdict = self._visit(pc, st)
+                if verdict == "prune":
+                    if self.log_level:
+                        self.log.append(f"{pc}: safe")
+                    self._end_path(st)
+                    pc = None
+                    continue
+            self.processed += 1
+            if self.processed > self.max_insns:
+                raise _Reject(f"BPF program is too large. Processed {self.processed} insn", pc)
+            if self.log_level:
+                self.log.append(self._insn_text(pc))
+            try:
+                nxt, branch = self._step(pc, st)
+            except _Reject as r:
+                self.log.append(f"{pc}: {st.describe()}")
+                raise r
+            if branch is not None:
+                if len(pending) >= BPF_COMPLEXITY_LIMIT_JMP_SEQ:
+                    raise _Reject(f"The sequence of {len(pending)} jumps is too complex.", pc)
+                if st.parent is not None:
+                    st.parent.branches += 1
+                pending.append((pc, branch[0], branch[1]))
+            prev = pc
+            if nxt is None:
+                self._end_path(st)
+            pc = nxt
+
+    def _visit(self, pc: int, st: State) -> str:
+        lst = self.explored.setdefault(pc, [])
+        key = None
+        for cp in lst:
+            if cp.branches > 0:
+                if key is None:
+                    key = st.key()
+                if cp.state.key() == key:
+                    raise _Reject(f"infinite loop detected at insn {pc}", pc)
+                continue
+            if _subsumes(cp.state, st):
+                return "prune"
+        cp = Checkpoint(pc, st.copy(), st.parent)
+        cp.state.parent = None
+        lst.append(cp)
+        st.parent = cp
+        return "new"
+
+    # ---- register helpers
+    def _read(self, st: State, r: int, pc: int) -> Reg:
+        reg = st.regs[r]
+        if reg.type == NOT_INIT:
+            raise _Reject(f"R{r} !read_ok", pc)
+        return reg
+
+    def _leak(self, reg: Reg) -> bool:
+        return reg.is_ptr() and not self.priv
+
+    # ---- one instruction; returns (next pc or None, (target pc, state) or None)
+    def _step(self, pc: int, st: State):
+        x = self.insns[pc]
+        info = isa.OPCODES[x.code]
+        k = info.kind
+        cls = x.code & 7
+        if k in ("alu", "mov", "neg", "alu_end"):
+            self._alu(pc, x, k, cls, st)
+            return pc + 1, None
+        if k == "lddw":
+            if x.src != 0:
+                raise _Reject("maps are not modelled by lwnlab's verifier yet (lddw with a pseudo source)", pc)
+            v = (x.imm & M32) | ((self.insns[pc + 1].imm & M32) << 32)
+            st.regs[x.dst] = Reg.const(v)
+            return pc + 2, None
+        if k in ("ldx", "ldxsx"):
+            base = self._read(st, x.src, pc)
+            size = isa.SIZE_BYTES[x.code & 0x18]
+            val = self._mem(pc, st, x.src, base, x.off, size, write=False, value=None, sx=(k == "ldxsx"))
+            st.regs[x.dst] = val
+            return pc + 1, None
+        if k in ("st", "stx"):
+            base = self._read(st, x.dst, pc)
+            size = isa.SIZE_BYTES[x.code & 0x18]
+            if k == "st":
+                # Linux 6.18 accepts BPF_ST into the context (observed); the field rules still apply
+                value, vreg = Reg.const(x.imm), None
+            else:
+                value, vreg = self._read(st, x.src, pc), x.src
+            self._mem(pc, st, x.dst, base, x.off, size, write=True, value=value, value_regno=vreg, is_st=(k == "st"))
+            return pc + 1, None
+        if k == "atomic":
+            return self._atomic(pc, x, st), None
+        if k in ("ld_abs", "ld_ind"):
+            if not self.pt.ld_abs:
+                raise _Reject("BPF_LD_[ABS|IND] instructions not allowed for this program type", pc)
+            r6 = self._read(st, 6, pc)
+            if r6.type != PTR_TO_CTX:
+                raise _Reject("at the time of BPF_LD_ABS|IND R6 != pointer to skb", pc)
+            if k == "ld_ind":
+                self._read(st, x.src, pc)
+            for r in range(1, 6):
+                st.regs[r] = Reg()
+            size = isa.SIZE_BYTES[x.code & 0x18]
+            st.regs[0] = Reg.bounded(0, (1 << (8 * size)) - 1)
+            return pc + 1, None
+        if k == "ja":
+            d = x.imm if cls == isa.BPF_JMP32 else x.off
+            return pc + 1 + d, None
+        if k == "exit":
+            r0 = st.regs[0]
+            if r0.type == NOT_INIT:
+                raise _Reject("R0 !read_ok", pc)
+            if self._leak(r0):
+                raise _Reject("R0 leaks addr as return value", pc)
+            if self.pt.name == "seccomp" and r0.type != SCALAR:
+                raise _Reject(f"At program exit the register R0 is not a known value ({r0.type})", pc)
+            return None, None
+        if k == "call":
+            if x.src == isa.BPF_PSEUDO_CALL:
+                raise _Reject("bpf-to-bpf calls are not modelled by lwnlab's verifier yet", pc)
+            raise _Reject(f"helper calls are not modelled by lwnlab's verifier yet (call #{x.imm})", pc)
+        if k == "jmp":
+            return self._cond_jmp(pc, x, cls, st)
+        raise _Reject(f"unknown opcode {x.code:02x}", pc)  # pragma: no cover
+
+    # ---- ALU
+    def _alu(self, pc: int, x: Insn, k: str, cls: int, st: State) -> None:
+        is64 = cls == isa.BPF_ALU64
+        op = x.code & 0xF0
+        if k in ("neg", "alu_end"):
+            dst = self._read(st, x.dst, pc)
+            if dst.is_ptr():
+                raise _Reject(f"R{x.dst} pointer arithmetic prohibited", pc)
+            res = self._scalar_unary(op, dst, x, is64)
+            st.regs[x.dst] = res
+            return
+        if x.code & isa.BPF_X:
+            src = self._read(st, x.src, pc)
+        else:
+            src = Reg.const(x.imm if is64 else x.imm & M32)
+        if k == "mov":
+            if x.off:  # movsx
+                if src.is_ptr():
+                    raise _Reject(f"R{x.src} sign-extension mov of a pointer prohibited", pc)
+                bits = x.off
+                st.regs[x.dst] = self._sext(src, bits, is64)
+                return
+            if is64:
+                st.regs[x.dst] = src
+            else:
+                if src.is_ptr():
+                    if not self.priv:
+                        raise _Reject(f"R{x.src} partial copy of pointer", pc)
+                    st.regs[x.dst] = Reg.bounded(0, M32)
+                else:
+                    st.regs[x.dst] = _zext32(src)
+            return
+        dst = self._read(st, x.dst, pc)
+        if dst.is_ptr() or src.is_ptr():
+            st.regs[x.dst] = self._ptr_alu(pc, x, op, is64, dst, src)
+            return
+        st.regs[x.dst] = _scalar_alu(op, dst, src, is64, x.off)
+
+    def _sext(self, src: Reg, bits: int, is64: bool) -> Reg:
+        if src.is_const():
+            v = src.value & ((1 << bits) - 1)
+            if v >> (bits - 1):
+                v -= 1 << bits
+            return Reg.const(v) if is64 else Reg.const(v & M32)
+        if is64:
+            return Reg.bounded(0, M64, -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+        return Reg.bounded(0, M32)
+
+    def _scalar_unary(self, op: int, dst: Reg, x: Insn, is64: bool) -> Reg:
+        if dst.is_const():
+            v = dst.value
+            if op == isa.BPF_NEG:
+                return Reg.const(-v) if is64 else Reg.const(-v & M32)
+        return Reg.unknown()
+
+    def _ptr_alu(self, pc: int, x: Insn, op: int, is64: bool, dst: Reg, src: Reg) -> Reg:
+        if not is64:
+            reg = x.dst if dst.is_ptr() else x.src
+            raise _Reject(f"R{reg} 32-bit pointer arithmetic prohibited", pc)
+        if dst.is_ptr() and src.is_ptr():
+            if op == isa.BPF_SUB and self.priv:
+                return Reg.unknown()
+            raise _Reject(f"R{x.dst} pointer {isa.ALU_OPS[op][1]} pointer prohibited", pc)
+        if op not in (isa.BPF_ADD, isa.BPF_SUB):
+            r = x.dst
+            if op in (isa.BPF_AND, isa.BPF_OR, isa.BPF_XOR):
+                raise _Reject(f"R{r} bitwise operator {isa.ALU_OPS[op][1]} on pointer prohibited", pc)
+            raise _Reject(f"R{r} pointer arithmetic with {isa.ALU_OPS[op][1]} operator prohibited", pc)
+        ptr, off = (dst, src) if dst.is_ptr() else (src, dst)
+        if op == isa.BPF_SUB and not dst.is_ptr():
+            raise _Reject(f"R{x.dst} tried to subtract pointer from scalar", pc)
+        if ptr.type in (CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE_OR_NULL):
+            raise _Reject(f"R{x.dst} pointer arithmetic on {ptr.type} prohibited", pc)
+        if off.is_const():
+            v = _s64(off.value)
+            if v >= BPF_MAX_VAR_OFF or v <= -BPF_MAX_VAR_OFF:
+                raise _Reject(f"math between {ptr.type} pointer and {v} is not allowed", pc)
+            new_off = ptr.off + v if op == isa.BPF_ADD else ptr.off - v
+            if new_off >= BPF_MAX_VAR_OFF or new_off <= -BPF_MAX_VAR_OFF:
+                raise _Reject(f"value {new_off} makes {ptr.type} pointer be out of bounds", pc)
+            return Reg(ptr.type, new_off, ptr.umin, ptr.umax, ptr.smin, ptr.smax, ptr.var)
+        if off.smin <= -BPF_MAX_VAR_OFF:
+            raise _Reject(f"math between {ptr.type} pointer and register with unbounded min value is not allowed",
+                          pc)
+        if off.smax >= BPF_MAX_VAR_OFF:
+            raise _Reject(f"math between {ptr.type} pointer and register with unbounded max value is not allowed",
+                          pc)
+        if not self.priv and ptr.type == PTR_TO_STACK:
+            raise _Reject(f"R{x.dst} variable stack access prohibited for !root", pc)
+        pvar = Reg(SCALAR, 0, ptr.umin, ptr.umax, ptr.smin, ptr.smax, ptr.var)
+        nv = _scalar_alu(op, pvar, off, True, 0)
+        return Reg(ptr.type, ptr.off, nv.umin, nv.umax, nv.smin, nv.smax, nv.var)
+
+    def _atomic(self, pc: int, x: Insn, st: State) -> int:
+        base = self._read(st, x.dst, pc)
+        src = self._read(st, x.src, pc)
+        if x.imm == isa.BPF_CMPXCHG:
+            self._read(st, 0, pc)
+        if base.type != PTR_TO_STACK:
+            what = "ctx" if base.type == PTR_TO_CTX else base.type
+            if base.type == PTR_TO_CTX:
+                raise _Reject(f"BPF_ATOMIC stores into R{x.dst} {what} is not allowed", pc)
+            if base.type == SCALAR:
+                raise _Reject(f"R{x.dst} invalid mem access 'scalar'", pc)
+            raise _Reject(f"atomics on {what} are not modelled by lwnlab's verifier yet", pc)
+        if src.is_ptr() and not self.priv:
+            raise _Reject(f"R{x.src} leaks addr into mem", pc)
+        size = isa.SIZE_BYTES[x.code & 0x18]
+        # an atomic is a read and a write of the slot
+        self._mem(pc, st, x.dst, base, x.off, size, write=False, value=None)
+        self._mem(pc, st, x.dst, base, x.off, size, write=True, value=Reg.unknown())
+        if x.imm == isa.BPF_CMPXCHG:
+            st.regs[0] = Reg.unknown() if size == 8 else Reg.bounded(0, M32)
+        elif x.imm & isa.BPF_FETCH:
+            st.regs[x.src] = Reg.unknown() if size == 8 else Reg.bounded(0, M32)
+        return pc + 1
+
+    # ---- memory
+    def _mem(self, pc, st, regno, base: Reg, off, size, *, write, value, value_regno=None, is_st=False,
+             sx=False) -> Reg | None:
+        if base.type == SCALAR:
+            raise _Reject(f"R{regno} invalid mem access 'scalar'", pc)
+        if base.type == PTR_TO_CTX:
+            if base.off < 0:
+                raise _Reject(f"negative offset ctx ptr R{regno} off={base.off} disallowed", pc)
+            if base.off:
+                raise _Reject(f"dereference of modified ctx ptr R{regno} off={base.off} disallowed", pc)
+            if not base.var.is_const() or base.var.value:
+                raise _Reject(f"variable ctx access var_off={base.var} disallowed", pc)
+            if write and value is not None and value.is_ptr() and not self.priv:
+                raise _Reject(f"R{value_regno} leaks addr into ctx", pc)
+            if sx:
+                raise _Reject("sign-extending loads from the context are not modelled by lwnlab yet", pc)
+            why = self.pt.ctx_access(off, size, write)
+            if why is not None:
+                raise _Reject(f"invalid bpf_context access off={off} size={size} ({why})", pc)
+            if write:
+                return None
+            return Reg.unknown() if size == 8 else Reg.bounded(0, (1 << (8 * size)) - 1)
+        if base.type == PTR_TO_STACK:
+            return self._stack(pc, st, regno, base, off, size, write, value, value_regno, is_st, sx)
+        raise _Reject(f"R{regno} invalid mem access '{base.type}'", pc)
+
+    def _stack(self, pc, st, regno, base, off, size, write, value, value_regno, is_st, sx):
+        verb = "write to" if write else "read from"
+        if not base.var.is_const():
+            lo, hi = base.off + off + base.smin, base.off + off + base.smax
+            if lo < -512 or hi + size > 0:
+                raise _Reject(f"invalid variable-offset {verb} stack R{regno} var_off={base.var} "
+                              f"off={base.off + off} size={size}", pc)
+            idx = range(lo + 512, hi + size + 512)
+            if write:
+                for i in idx:
+                    if st.stack[i] == STACK_SPILL:
+                        self._destroy_spill(st, i - i % 8)
+                for i in idx:
+                    if not (st.stack[i] == STACK_ZERO and value is not None and value.is_const()
+                            and value.value == 0):
+                        st.stack[i] = STACK_MISC
+                return None
+            if not self.priv:
+                for i in idx:
+                    if st.stack[i] == STACK_INVALID:
+                        raise _Reject(f"invalid variable-offset read from stack R{regno} var_off={base.var} "
+                                      f"off={base.off + off} size={size}", pc)
+            return self._loaded(None, size, sx)
+        a = base.off + base.var.value + off
+        if a % size:
+            raise _Reject(f"misaligned stack access off ({base.var.value:#x}; 0x0)+{base.off + off}+0 size {size}",
+                          pc)
+        if a < -512 or a + size > 0:
+            raise _Reject(f"invalid {verb} stack R{regno} off={a} size={size}", pc)
+        i0 = a + 512
+        st.depth = max(st.depth, -a)
+        slot = i0 - i0 % 8
+        if write:
+            if value is not None and value.is_ptr():
+                if size != 8:
+                    raise _Reject("invalid size of register spill", pc)
+            for i in range(i0, i0 + size):
+                if st.stack[i] == STACK_SPILL:
+                    if not self.priv and st.spills[i - i % 8][0].is_ptr():
+                        raise _Reject("attempt to corrupt spilled pointer on stack", pc)
+                    self._destroy_spill(st, i - i % 8)
+            if value is not None and (value.is_ptr() or (i0 % 8 == 0 and self.priv)):
+                v = value if value.is_ptr() else _trunc(value, size)
+                st.spills[slot] = (v, size)
+                for i in range(slot, slot + 8):
+                    if i < i0 + size:
+                        st.stack[i] = STACK_SPILL
+                    # bytes of the slot above the spill keep their type
+                return None
+            t = STACK_ZERO if value is not None and value.is_const() and _trunc(value, size).value == 0 else STACK_MISC
+            for i in range(i0, i0 + size):
+                st.stack[i] = t
+            return None
+        # read
+        types = st.stack[i0:i0 + size]
+        if STACK_SPILL in types:
+            r, ssize = st.spills.get(slot, (None, 0))
+            if r is not None and i0 == slot and size == ssize and all(t == STACK_SPILL for t in types):
+                if sx and r.type == SCALAR:
+                    return self._sext(r, 8 * size, True)
+                return r
+            if r is not None and r.is_ptr():
+                raise _Reject("invalid size of register fill", pc)
+            if r is not None and i0 == slot and size < ssize and r.type == SCALAR:
+                return self._loaded(_trunc(r, size), size, sx)
+        if not self.priv and STACK_INVALID in types:
+            raise _Reject(f"invalid read from stack R{regno} off {a}+0 size {size}", pc)
+        if all(t == STACK_ZERO for t in types):
+            return Reg.const(0)
+        return self._loaded(None, size, sx)
+
+    def _destroy_spill(self, st: State, slot: int) -> None:
+        st.spills.pop(slot, None)
+        for i in range(slot, slot + 8):
+            if st.stack[i] == STACK_SPILL:
+                st.stack[i] = STACK_MISC
+
+    def _loaded(self, r: Reg | None, size: int, sx: bool) -> Reg:
+        if r is not None and not sx:
+            return r
+        if sx:
+            if r is not None and r.is_const():
+                return self._sext(r, 8 * size, True)
+            return Reg.bounded(0, M64, -(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1)
+        return Reg.unknown() if size == 8 else Reg.bounded(0, (1 << (8 * size)) - 1)
+
+    # ---- conditional jumps
+    def _cond_jmp(self, pc: int, x: Insn, cls: int, st: State):
+        is32 = cls == isa.BPF_JMP32
+        op = x.code & 0xF0
+        dst = self._read(st, x.dst, pc)
+        if x.code & isa.BPF_X:
+            src = self._read(st, x.src, pc)
+            if self._leak(src):
+                raise _Reject(f"R{x.src} pointer comparison prohibited", pc)
+        else:
+            src = Reg.const(x.imm & M32 if is32 else x.imm)
+        if self._leak(dst):
+            raise _Reject(f"R{x.dst} pointer comparison prohibited", pc)
+        taken = _branch_taken(op, dst, src, is32)
+        tgt = pc + 1 + x.off
+        if taken == 1:
+            return tgt, None
+        if taken == 0:
+            return pc + 1, None
+        other = st.copy()
+        t_dst, t_src = _refine(op, dst, src, is32, True)
+        f_dst, f_src = _refine(op, dst, src, is32, False)
+        if t_dst is None or f_dst is None:  # an empty side: the bounds say it is dead after all
+            return (pc + 1, None) if t_dst is None else (tgt, None)
+        other.regs[x.dst] = t_dst
+        st.regs[x.dst] = f_dst
+        if x.code & isa.BPF_X:
+            other.regs[x.src] = t_src if x.src != x.dst else t_dst
+            st.regs[x.src] = f_src if x.src != x.dst else f_dst
+        return pc + 1, (tgt, other)
+
+
+# --------------------------------------------------------------------------- scalar arithmetic
+
+
+def _trunc(r: Reg, size: int) -> Reg:
+    if size == 8 or r.is_ptr():
+        return r
+    m = (1 << (8 * size)) - 1
+    if r.is_const():
+        return Reg.const(r.value & m)
+    if r.umax <= m:
+        return r
+    t = Tnum(r.var.value & m, r.var.mask & m)
+    return Reg.bounded(0, m, var=t) or Reg.bounded(0, m)
+
+
+def _zext32(r: Reg) -> Reg:
+    return _trunc(r, 4)
+
+
+def _scalar_alu(op: int, a: Reg, b: Reg, is64: bool, off: int) -> Reg:
+    if not is64:
+        a, b = _zext32(a), _zext32(b)
+    bits = 64 if is64 else 32
+    mask = M64 if is64 else M32
+    if a.is_const() and b.is_const() and op not in (isa.BPF_DIV, isa.BPF_MOD):
+        return Reg.const(_exact(op, a.value, b.value, bits, off))
+    if op in (isa.BPF_LSH, isa.BPF_RSH, isa.BPF_ARSH) and not b.is_const():
+        return Reg.unknown() if is64 else Reg.bounded(0, M32)
+    if op in (isa.BPF_LSH, isa.BPF_RSH, isa.BPF_ARSH) and b.value >= bits:
+        # the kernel marks an out-of-range shift's result unknown (the hardware masks it)
+        return Reg.unknown() if is64 else Reg.bounded(0, M32)
+    r = None
+    if op == isa.BPF_ADD:
+        var = tn.add(a.var, b.var)
+        lo, hi = a.umin + b.umin, a.umax + b.umax
+        slo, shi = a.smin + b.smin, a.smax + b.smax
+        r = _mk(lo, hi, slo, shi, var, bits)
+    elif op == isa.BPF_SUB:
+        var = tn.sub(a.var, b.var)
+        lo, hi = a.umin - b.umax, a.umax - b.umin
+        slo, shi = a.smin - b.smax, a.smax - b.smin
+        r = _mk(lo, hi, slo, shi, var, bits)
+    elif op == isa.BPF_MUL:
+        var = tn.mul(a.var, b.var)
+        lo, hi = a.umin * b.umin, a.umax * b.umax
+        r = _mk(lo, hi, None, None, var, bits)
+    elif op == isa.BPF_AND:
+        r = _mk(0, min(a.umax, b.umax), None, None, tn.and_(a.var, b.var), bits)
+    elif op == isa.BPF_OR:
+        var = tn.or_(a.var, b.var)
+        r = _mk(max(a.umin, b.umin), var.value | var.mask, None, None, var, bits)
+    elif op == isa.BPF_XOR:
+        var = tn.xor(a.var, b.var)
+        r = _mk(var.value, var.value | var.mask, None, None, var, bits)
+    elif op == isa.BPF_LSH:
+        s = b.value
+        var = tn.lshift(a.var, s)
+        if is64:
+            r = _mk(a.umin << s, a.umax << s, None, None, var, 64)
+        else:
+            r = _mk(a.umin << s, a.umax << s, None, None, tn.subreg(var), 32)
+    elif op == isa.BPF_RSH:
+        s = b.value
+        r = _mk(a.umin >> s, a.umax >> s, None, None, tn.rshift(a.var, s), bits)
+    elif op == isa.BPF_ARSH:
+        s = b.value
+        var = tn.arshift(a.var if is64 else tn.subreg(a.var), s, bits)
+        r = _mk(0, mask, None, None, var, bits)
+    if r is None:  # div, mod (defined for 0 at run time), anything imprecise
+        return Reg.unknown() if is64 else Reg.bounded(0, M32)
+    return r
+
+
+def _mk(lo: int, hi: int, slo, shi, var: Tnum, bits: int) -> Reg:
+    mask = (1 << bits) - 1
+    if bits == 32:
+        var = tn.subreg(var)
+        if not (0 <= lo and hi <= M32):
+            lo, hi = 0, M32
+        return Reg.bounded(lo, hi, var=var) or Reg.bounded(0, M32, var=var) or Reg.bounded(0, M32)
+    if not (0 <= lo and hi <= mask):
+        lo, hi = 0, M64
+    if slo is None or not (S64_MIN <= slo and shi <= S64_MAX):
+        slo, shi = S64_MIN, S64_MAX
+    return Reg.bounded(lo, hi, slo, shi, var) or Reg.bounded(0, M64, var=var) or Reg.unknown()
+
+
+def _exact(op: int, a: int, b: int, bits: int, off: int) -> int:
+    m = (1 << bits) - 1
+    a &= m
+    b &= m
+    if op == isa.BPF_ADD:
+        return (a + b) & m
+    if op == isa.BPF_SUB:
+        return (a - b) & m
+    if op == isa.BPF_MUL:
+        return (a * b) & m
+    if op == isa.BPF_OR:
+        return a | b
+    if op == isa.BPF_AND:
+        return a & b
+    if op == isa.BPF_XOR:
+        return a ^ b
+    if op == isa.BPF_LSH:
+        return (a << (b & (bits - 1))) & m
+    if op == isa.BPF_RSH:
+        return a >> (b & (bits - 1))
+    if op == isa.BPF_ARSH:
+        sa = a - (1 << bits) if a >> (bits - 1) else a
+        return (sa >> (b & (bits - 1))) & m
+    if op == isa.BPF_MOV:
+        return b
+    raise AssertionError(op)  # pragma: no cover
+
+
+def _views(r: Reg, is32: bool):
+    """(umin, umax, smin, smax, tnum) of the compared width."""
+    if is32:
+        lo, hi = r.u32_range()
+        slo, shi = r.s32_range()
+        return lo, hi, slo, shi, tn.subreg(r.var)
+    return r.umin, r.umax, r.smin, r.smax, r.var
+
+
+def _branch_taken(op: int, a: Reg, b: Reg, is32: bool) -> int:
+    """is_branch_taken(): 1 always, 0 never, -1 unknown."""
+    if a.is_ptr() or b.is_ptr():
+        p, o = (a, b) if a.is_ptr() else (b, a)
+        if p.type in (PTR_TO_CTX, PTR_TO_STACK, CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE) and o.is_const() \
+                and o.value == 0 and not (a.is_ptr() and b.is_ptr()):
+            if op == isa.BPF_JEQ:
+                return 0
+            if op == isa.BPF_JNE:
+                return 1
+        return -1
+    au, aU, as_, aS, at = _views(a, is32)
+    bu, bU, bs, bS, bt = _views(b, is32)
+    if op == isa.BPF_JEQ or op == isa.BPF_JNE:
+        if at.is_const() and bt.is_const():
+            eq = at.value == bt.value
+        elif au > bU or aU < bu or as_ > bS or aS < bs or (at.value ^ bt.value) & ~(at.mask | bt.mask):
+            eq = False
+        else:
+            return -1
+        return int(eq) if op == isa.BPF_JEQ else int(not eq)
+    if op == isa.BPF_JSET:
+        if at.value & bt.value:
+            return 1
+        if not ((at.value | at.mask) & (bt.value | bt.mask)):
+            return 0
+        return -1
+    table = {
+        isa.BPF_JGT: (au > bU, aU <= bu), isa.BPF_JGE: (au >= bU, aU < bu),
+        isa.BPF_JLT: (aU < bu, au >= bU), isa.BPF_JLE: (aU <= bu, au > bU),
+        isa.BPF_JSGT: (as_ > bS, aS <= bs), isa.BPF_JSGE: (as_ >= bS, aS < bs),
+        isa.BPF_JSLT: (aS < bs, as_ >= bS), isa.BPF_JSLE: (aS <= bs, as_ > bS),
+    }
+    yes, no = table[op]
+    return 1 if yes else (0 if no else -1)
+
+
+_INVERT = {isa.BPF_JEQ: isa.BPF_JNE, isa.BPF_JNE: isa.BPF_JEQ, isa.BPF_JGT: isa.BPF_JLE, isa.BPF_JLE: isa.BPF_JGT,
+           isa.BPF_JGE: isa.BPF_JLT, isa.BPF_JLT: isa.BPF_JGE, isa.BPF_JSGT: isa.BPF_JSLE,
+           isa.BPF_JSLE: isa.BPF_JSGT, isa.BPF_JSGE: isa.BPF_JSLT, isa.BPF_JSLT: isa.BPF_JSGE}
+_SWAP = {isa.BPF_JEQ: isa.BPF_JEQ, isa.BPF_JNE: isa.BPF_JNE, isa.BPF_JGT: isa.BPF_JLT, isa.BPF_JLT: isa.BPF_JGT,
+         isa.BPF_JGE: isa.BPF_JLE, isa.BPF_JLE: isa.BPF_JGE, isa.BPF_JSGT: isa.BPF_JSLT,
+         isa.BPF_JSLT: isa.BPF_JSGT, isa.BPF_JSGE: isa.BPF_JSLE, isa.BPF_JSLE: isa.BPF_JSGE}
+
+
+def _refine(op: int, a: Reg, b: Reg, is32: bool, taken: bool):
+    """reg_set_min_max(): the two registers narrowed by the branch outcome (None = impossible)."""
+    if a.is_ptr() or b.is_ptr():
+        return a, b
+    if is32 and not (a.umax <= M32 and b.umax <= M32):
+        return a, b  # only 32-bit views known: keep the 64-bit state (sound, less precise than the kernel)
+    if op == isa.BPF_JSET:
+        if not taken and b.is_const():
+            na = Reg.bounded(a.umin, a.umax, a.smin, a.smax, Tnum(a.var.value & ~b.value & M64,
+                                                                   a.var.mask & ~b.value & M64))
+            return (na, b) if na is not None else (None, None)
+        if taken and b.is_const() and b.value and not (b.value & (b.value - 1)):
+            na = Reg.bounded(a.umin, a.umax, a.smin, a.smax, tn.or_(a.var, tn.const(b.value)))
+            return (na, b) if na is not None else (None, None)
+        return a, b
+    if is32 and op in (isa.BPF_JSGT, isa.BPF_JSGE, isa.BPF_JSLT, isa.BPF_JSLE):
+        if not (a.umax < 1 << 31 and b.umax < 1 << 31):
+            return a, b
+    if not taken:
+        op = _INVERT[op]
+    na = _narrow(op, a, b)
+    nb = _narrow(_SWAP[op], b, a)
+    if na is None or nb is None:
+        return None, None
+    return na, nb
+
+
+def _narrow(op: int, a: Reg, b: Reg) -> Reg | None:
+    umin, umax, smin, smax, var = a.umin, a.umax, a.smin, a.smax, a.var
+    if op == isa.BPF_JEQ:
+        umin, umax = max(umin, b.umin), min(umax, b.umax)
+        smin, smax = max(smin, b.smin), min(smax, b.smax)
+        var = tn.intersect(var, b.var)
+        if (a.var.value ^ b.var.value) & ~(a.var.mask | b.var.mask):
+            return None
+    elif op == isa.BPF_JNE:
+        if b.is_const():
+            v = b.value
+            if umin == v:
+                umin += 1
+            if umax == v:
+                umax -= 1
+            if smin == _s64(v):
+                smin += 1
+            if smax == _s64(v):
+                smax -= 1
+            if a.is_const() and a.value == v:
+                return None
+    elif op == isa.BPF_JGT:
+        umin = max(umin, b.umin + 1)
+    elif op == isa.BPF_JGE:
+        umin = max(umin, b.umin)
+    elif op == isa.BPF_JLT:
+        umax = min(umax, b.umax - 1)
+    elif op == isa.BPF_JLE:
+        umax = min(umax, b.umax)
+    elif op == isa.BPF_JSGT:
+        smin = max(smin, b.smin + 1)
+    elif op == isa.BPF_JSGE:
+        smin = max(smin, b.smin)
+    elif op == isa.BPF_JSLT:
+        smax = min(smax, b.smax - 1)
+    elif op == isa.BPF_JSLE:
+        smax = min(smax, b.smax)
+    if umin > umax or smin > smax or umax < 0 or umin > M64:
+        return None
+    return Reg.bounded(umin, umax, smin, smax, var)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def verify(insns, prog_type: str = "socket_filter", *, privileged: bool = True,
+           max_insns: int = isa.BPF_COMPLEXITY_LIMIT_INSNS, log_level: int = 1) -> Verdict:
+    """Run the verifier; returns a :class:`Verdict` (accepted or not, the log, processed count)."""
+    if isinstance(insns, (bytes, bytearray)):
+        from lwnlab.bpf.program import decode
+        insns = decode(insns)
+    return Verifier(insns, prog_type, privileged, max_insns, log_level).run()
+
+
+def check(insns, prog_type: str = "socket_filter", *, privileged: bool = True, **kw) -> Verdict:
+    """Like :func:`verify` but raise :class:`~lwnlab.errors.VerifierError` (pc, log) on rejection."""
+    v = verify(insns, prog_type, privileged=privileged, **kw)
+    if not v.accepted:
+        raise VerifierError(v.message, pc=v.pc, log=v.log)
+    return v
