@@ -583,7 +583,10 @@ class Verifier:
         if k in ("neg", "alu_end"):
             dst = self._read(st, x.dst, pc)
             if dst.is_ptr():
-                raise _Reject(f"R{x.dst} pointer arithmetic prohibited", pc)
+                if not self.priv:
+                    raise _Reject(f"R{x.dst} pointer arithmetic prohibited", pc)
+                st.regs[x.dst] = Reg.unknown()  # check_reg_arg(DST_OP): an unknown scalar (observed, 6.18)
+                return
             res = self._scalar_unary(op, dst, x, is64)
             st.regs[x.dst] = res
             return
@@ -625,20 +628,22 @@ class Verifier:
         return Reg.bounded(0, M32)
 
     def _scalar_unary(self, op: int, dst: Reg, x: Insn, is64: bool) -> Reg:
-        if dst.is_const():
-            v = dst.value
-            if op == isa.BPF_NEG:
-                return Reg.const(-v) if is64 else Reg.const(-v & M32)
+        if op == isa.BPF_NEG:  # tracked as 0 - dst (Linux 6.18 prunes on negated bounds: observed)
+            return _scalar_alu(isa.BPF_SUB, Reg.const(0), dst, is64, 0)
+        if dst.is_const():  # byte swaps of a constant
+            return Reg.const(_swap(dst.value, x.imm, x.code & isa.BPF_X, is64))
         return Reg.unknown()
 
     def _ptr_alu(self, pc: int, x: Insn, op: int, is64: bool, dst: Reg, src: Reg) -> Reg:
-        if not is64:
-            reg = x.dst if dst.is_ptr() else x.src
-            raise _Reject(f"R{reg} 32-bit pointer arithmetic prohibited", pc)
         if dst.is_ptr() and src.is_ptr():
             if op == isa.BPF_SUB and self.priv:
                 return Reg.unknown()
             raise _Reject(f"R{x.dst} pointer {isa.ALU_OPS[op][1]} pointer prohibited", pc)
+        if not is64:
+            # 32-bit ALU ops on pointers produce (meaningless) scalars: SUB for privileged loaders only
+            if op == isa.BPF_SUB and self.priv:
+                return Reg.unknown()  # __mark_reg_unknown(): all 64 bits
+            raise _Reject(f"R{x.dst} 32-bit pointer arithmetic prohibited", pc)
         if op not in (isa.BPF_ADD, isa.BPF_SUB):
             r = x.dst
             if op in (isa.BPF_AND, isa.BPF_OR, isa.BPF_XOR):
@@ -647,6 +652,8 @@ class Verifier:
         ptr, off = (dst, src) if dst.is_ptr() else (src, dst)
         if op == isa.BPF_SUB and not dst.is_ptr():
             raise _Reject(f"R{x.dst} tried to subtract pointer from scalar", pc)
+        if op == isa.BPF_SUB and ptr.type == PTR_TO_STACK:
+            raise _Reject(f"R{x.dst} subtraction from stack pointer prohibited", pc)
         if ptr.type in (CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE_OR_NULL):
             raise _Reject(f"R{x.dst} pointer arithmetic on {ptr.type} prohibited", pc)
         if off.is_const():
@@ -660,13 +667,12 @@ class Verifier:
         if off.smin <= -BPF_MAX_VAR_OFF:
             raise _Reject(f"math between {ptr.type} pointer and register with unbounded min value is not allowed",
                           pc)
-        if off.smax >= BPF_MAX_VAR_OFF:
-            raise _Reject(f"math between {ptr.type} pointer and register with unbounded max value is not allowed",
-                          pc)
         if not self.priv and ptr.type == PTR_TO_STACK:
             raise _Reject(f"R{x.dst} variable stack access prohibited for !root", pc)
         pvar = Reg(SCALAR, 0, ptr.umin, ptr.umax, ptr.smin, ptr.smax, ptr.var)
         nv = _scalar_alu(op, pvar, off, True, 0)
+        if nv.smin <= -BPF_MAX_VAR_OFF:
+            raise _Reject(f"value {nv.smin} makes {ptr.type} pointer be out of bounds", pc)
         return Reg(ptr.type, ptr.off, nv.umin, nv.umax, nv.smin, nv.smax, nv.var)
 
     def _atomic(self, pc: int, x: Insn, st: State) -> int:
@@ -861,13 +867,12 @@ def _scalar_alu(op: int, a: Reg, b: Reg, is64: bool, off: int) -> Reg:
         a, b = _zext32(a), _zext32(b)
     bits = 64 if is64 else 32
     mask = M64 if is64 else M32
+    if op in (isa.BPF_LSH, isa.BPF_RSH, isa.BPF_ARSH) and (not b.is_const() or b.value >= bits):
+        # is_safe_to_compute_dst_reg_range(): a shift by an unknown or out-of-range amount gives an
+        # unknown result, even between constants (the CPU masks the count; the verifier does not assume it)
+        return Reg.unknown() if is64 else Reg.bounded(0, M32)
     if a.is_const() and b.is_const() and op not in (isa.BPF_DIV, isa.BPF_MOD):
         return Reg.const(_exact(op, a.value, b.value, bits, off))
-    if op in (isa.BPF_LSH, isa.BPF_RSH, isa.BPF_ARSH) and not b.is_const():
-        return Reg.unknown() if is64 else Reg.bounded(0, M32)
-    if op in (isa.BPF_LSH, isa.BPF_RSH, isa.BPF_ARSH) and b.value >= bits:
-        # the kernel marks an out-of-range shift's result unknown (the hardware masks it)
-        return Reg.unknown() if is64 else Reg.bounded(0, M32)
     r = None
     if op == isa.BPF_ADD:
         var = tn.add(a.var, b.var)
@@ -882,7 +887,11 @@ def _scalar_alu(op: int, a: Reg, b: Reg, is64: bool, off: int) -> Reg:
     elif op == isa.BPF_MUL:
         var = tn.mul(a.var, b.var)
         lo, hi = a.umin * b.umin, a.umax * b.umax
-        r = _mk(lo, hi, None, None, var, bits)
+        corners = [x * y for x in (a.smin, a.smax) for y in (b.smin, b.smax)]
+        slo, shi = min(corners), max(corners)  # signed tracking (6.x): give up on s64 overflow
+        if bits == 32:
+            slo = shi = None
+        r = _mk(lo, hi, slo, shi, var, bits)
     elif op == isa.BPF_AND:
         r = _mk(0, min(a.umax, b.umax), None, None, tn.and_(a.var, b.var), bits)
     elif op == isa.BPF_OR:
@@ -952,6 +961,13 @@ def _exact(op: int, a: int, b: int, bits: int, off: int) -> int:
     raise AssertionError(op)  # pragma: no cover
 
 
+def _swap(v: int, bits: int, to_be: int, is64: bool) -> int:
+    v &= (1 << bits) - 1
+    if is64 or to_be:  # bswap, or to big-endian on this little-endian machine
+        return int.from_bytes(v.to_bytes(bits // 8, "little"), "big")
+    return v
+
+
 def _views(r: Reg, is32: bool):
     """(umin, umax, smin, smax, tnum) of the compared width."""
     if is32:
@@ -965,7 +981,9 @@ def _branch_taken(op: int, a: Reg, b: Reg, is32: bool) -> int:
     """is_branch_taken(): 1 always, 0 never, -1 unknown."""
     if a.is_ptr() or b.is_ptr():
         p, o = (a, b) if a.is_ptr() else (b, a)
-        if p.type in (PTR_TO_CTX, PTR_TO_STACK, CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE) and o.is_const() \
+        # reg_not_null(): map values are, ctx and stack pointers are not (observed: Linux 6.18 walks both
+        # sides of "if r1 != 0x0" with r1 = ctx)
+        if p.type in (PTR_TO_MAP_VALUE,) and o.is_const() \
                 and o.value == 0 and not (a.is_ptr() and b.is_ptr()):
             if op == isa.BPF_JEQ:
                 return 0

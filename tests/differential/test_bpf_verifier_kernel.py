@@ -45,8 +45,13 @@ def gen_program(draw, n_body: int):
     imm = lambda: draw(st.sampled_from(IMMS))  # noqa: E731
     body = []
     # usually initialise a few registers first, as real programs do
-    for r in range(draw(st.integers(0, 3))):
-        body.append(Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_K, r + 2, 0, 0, imm()))
+    for r in draw(st.sampled_from([(), (0, 2), (0, 2, 3), (0, 2, 3, 4, 5), (0, 2, 3, 4, 5), (2, 3, 4, 5, 6)])):
+        if r == 6:
+            body.append(Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_X, 6, 1))
+        elif draw(st.integers(0, 2)) == 0:
+            body.append(Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_W, r, 1, draw(st.sampled_from([0, 4, 16, 48]))))
+        else:
+            body.append(Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_K, r, 0, 0, imm()))
     for _ in range(n_body):
         kind = draw(st.sampled_from(["alu", "alu", "alu", "ctx", "stack_st", "stack_ld", "stack_stx", "jmp", "jmp",
                                      "ptr"]))
@@ -93,7 +98,7 @@ def gen_program(draw, n_body: int):
             op = draw(st.sampled_from(JMP))
             body.append(("jmp", cls, op, draw(st.booleans()), reg(), reg(), imm(), draw(st.integers(0, 4))))
     # tail: set r0 (usually) and exit
-    if draw(st.integers(0, 4)):
+    if draw(st.integers(0, 5)):
         body.append(Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_K, 0, 0, 0, draw(st.sampled_from([0, 1, -1]))))
     body.append(Insn(isa.BPF_JMP | isa.BPF_EXIT))
     out = []
