@@ -234,3 +234,24 @@ def test_constant_folding_matches_the_interpreter(k, op, imm, alu32):
     while insns[pc].code != 0x95:
         pc, _ = ver._step(pc, st_)
     assert st_.regs[0].is_const() and st_.regs[0].value == res.r0
+
+
+def test_pointer_neg_and_alu32_sub_give_scalars_for_root_only():
+    assert v("neg %r1\nmov %r0, 0\nexit").accepted
+    rejects("neg %r1\nmov %r0, 0\nexit", "R1 pointer arithmetic prohibited", privileged=False, prog_type="seccomp")
+    assert v("sub32 %r1, 3\nmov %r0, 0\nexit").accepted
+    rejects("or32 %r1, 3\nmov %r0, 0\nexit", "R1 32-bit pointer arithmetic prohibited")
+    rejects("mov %r6, %r10\nsub %r6, 8\nmov %r0, 0\nexit", "R6 subtraction from stack pointer prohibited")
+
+
+def test_ctx_pointer_is_not_known_non_null():
+    # both sides are walked: the fall-through's 4-byte pointer spill is refused
+    rejects("jne %r1, 0, +1\nstxw [%r10-24], %r1\nmov %r0, 1\nexit", "invalid size of register spill", pc=1)
+
+
+def test_negated_bounds_prune_a_branch():
+    assert v("ldxw %r4, [%r1+48]\nneg %r4\nmov %r5, 5\njsge %r5, %r4, +1\nor %r1, 7\nmov %r0, 0\nexit").accepted
+
+
+def test_pointer_offset_out_of_bounds():
+    rejects("ldxw %r5, [%r1+0]\nneg %r5\nadd %r1, %r5\nmov %r0, 0\nexit", "makes ctx pointer be out of bounds")

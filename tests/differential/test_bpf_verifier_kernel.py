@@ -151,6 +151,17 @@ def test_generated_programs_accept_reject_like_the_kernel(data):
     "stxw [%r1+48], %r1\nmov %r0, 0\nexit",
     "stw [%r1+48], 1\nmov %r0, 0\nexit",
     "ldxw %r2, [%r1+0]\nand %r2, 7\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r2\nstb [%r3+0], 1\nmov %r0, 0\nexit",
+    # regressions found by the generated corpus (each was a disagreement once)
+    "neg %r1\nmov %r0, 0\nexit",                                   # NEG of a pointer: unknown scalar (root)
+    "sub32 %r1, 3\nmov %r0, 0\nexit",                              # 32-bit SUB on a pointer (root)
+    "or32 %r1, 3\nmov %r0, 0\nexit",                               # other 32-bit ops on a pointer: refused
+    "mov %r6, %r10\nsub %r6, 8\nmov %r0, 0\nexit",                # subtraction from the frame pointer
+    "ldxw %r5, [%r1+0]\nadd %r1, %r5\nmov %r0, 0\nexit",           # ctx + u32: accepted
+    "ldxw %r5, [%r1+0]\nneg %r5\nadd %r1, %r5\nmov %r0, 0\nexit",  # ctx - u32: out of bounds
+    "mov %r2, -8\nmov %r3, 5\narsh %r3, %r2\nadd %r3, %r1\nmov %r0, 0\nexit",  # const shift >= 64: unknown
+    "ldxw %r4, [%r1+48]\nneg %r4\nmov %r5, 5\njsge %r5, %r4, +1\nor %r1, 7\nmov %r0, 0\nexit",
+    "ldxw %r0, [%r1+0]\nor32 %r0, 4\nmul %r0, -8\njsle %r0, 0x100, +1\nsth [%r10-3], 4\nmov %r0, 0\nexit",
+    "jne %r1, 0, +1\nstxw [%r10-24], %r1\nmov %r0, 1\nexit",        # ctx is not known to be non-null
 ])
 def test_hand_written_cases_agree(text):
     from lwnlab.bpf import asm
