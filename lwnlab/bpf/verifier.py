@@ -664,14 +664,17 @@ class Verifier:
             if new_off >= BPF_MAX_VAR_OFF or new_off <= -BPF_MAX_VAR_OFF:
                 raise _Reject(f"value {new_off} makes {ptr.type} pointer be out of bounds", pc)
             return Reg(ptr.type, new_off, ptr.umin, ptr.umax, ptr.smin, ptr.smax, ptr.var)
-        if off.smin <= -BPF_MAX_VAR_OFF:
+        # check_reg_sane_offset() on the offset register
+        if off.smin == S64_MIN:
             raise _Reject(f"math between {ptr.type} pointer and register with unbounded min value is not allowed",
                           pc)
+        if off.smin >= BPF_MAX_VAR_OFF or off.smin <= -BPF_MAX_VAR_OFF:
+            raise _Reject(f"value {off.smin} makes {ptr.type} pointer be out of bounds", pc)
         if not self.priv and ptr.type == PTR_TO_STACK:
             raise _Reject(f"R{x.dst} variable stack access prohibited for !root", pc)
         pvar = Reg(SCALAR, 0, ptr.umin, ptr.umax, ptr.smin, ptr.smax, ptr.var)
         nv = _scalar_alu(op, pvar, off, True, 0)
-        if nv.smin <= -BPF_MAX_VAR_OFF:
+        if nv.smin == S64_MIN or nv.smin >= BPF_MAX_VAR_OFF or nv.smin <= -BPF_MAX_VAR_OFF:
             raise _Reject(f"value {nv.smin} makes {ptr.type} pointer be out of bounds", pc)
         return Reg(ptr.type, ptr.off, nv.umin, nv.umax, nv.smin, nv.smax, nv.var)
 
