@@ -37,7 +37,7 @@ def run(cache: str, extra_env: dict | None = None) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def pair(extra_env: dict | None = None, repeat: int = 2) -> tuple[dict, dict]:
+def pair(extra_env: dict | None = None, repeat: int = 1) -> tuple[dict, dict]:
     best_cold = best_warm = None
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as cache:
