@@ -107,8 +107,8 @@ HELPERS: dict[int, HelperProto] = {h.id: h for h in (
 )}
 
 HELPERS_BY_NAME: dict[str, HelperProto] = {h.name: h for h in HELPERS.values()}
-#: id -> name, for the disassemblers (``call bpf_map_lookup_elem#1``)
-HELPER_NAMES: dict[int, str] = {h.id: h.name for h in HELPERS.values()}
+#: id -> the kernel's name (func_id_name()), for the disassemblers and logs: ``call bpf_map_lookup_elem#1``
+HELPER_NAMES: dict[int, str] = {h.id: h.c_name for h in HELPERS.values()}
 
 # The rest of the kernel's helper ids that a reader might write, so a call to one is reported by
 # name as "not allowed for this program type" instead of "unknown" (include/uapi/linux/bpf.h).
@@ -165,10 +165,11 @@ class Gates:
 
 
 def helper_name(hid: int) -> str:
+    """The kernel's func_id_name(): ``bpf_map_lookup_elem``, or ``unknown``."""
     h = HELPERS.get(hid)
     if h:
-        return h.name
-    return KNOWN_UNMODELLED.get(hid, f"#{hid}")
+        return h.c_name
+    return "bpf_" + KNOWN_UNMODELLED[hid] if hid in KNOWN_UNMODELLED else "unknown"
 
 
 def check_helper_allowed(hid: int, prog_type: str, privs: Privileges, gates: Gates = Gates()) -> HelperProto:
