@@ -55,6 +55,7 @@ ERR_PC = 8
 ERR_FP_WRITE = 9
 ERR_LDDW_PSEUDO = 10
 ERR_NO_PACKET = 11
+ERR_BAD_MAP = 12  # a map helper called with r1 not a map of this program (set by the Python layer)
 
 STATUS_NAMES = {
     STATUS_EXIT: "exit", STATUS_HELPER: "helper call", ERR_OOB: "out-of-bounds memory access",
@@ -63,6 +64,7 @@ STATUS_NAMES = {
     ERR_READONLY: "store to read-only memory", ERR_PC: "jump outside the program",
     ERR_FP_WRITE: "write to the read-only frame pointer r10", ERR_LDDW_PSEUDO: "lddw with a map/BTF pseudo source",
     ERR_NO_PACKET: "legacy packet load without a packet region",
+    ERR_BAD_MAP: "map helper called with r1 not pointing to a map",
 }
 
 # indexes into the state vector
@@ -82,6 +84,19 @@ ALIGN_ALL = 2  # every access must be aligned (BPF_F_STRICT_ALIGNMENT)
 
 # columns of the program array: code, dst, src, off, imm (imm sign-extended to int64)
 P_CODE, P_DST, P_SRC, P_OFF, P_IMM = range(5)
+
+# map table (int64[m, MT_COLS]): one row per map of the program (lwnlab.bpf.maps builds it)
+(MT_TYPE, MT_KEY, MT_VAL, MT_ELEM, MT_MAX, MT_CAP, MT_VBASE, MT_VOFF, MT_KOFF, MT_SOFF, MT_COUNT,
+ MT_SLOTS) = range(12)
+MT_COLS = 12
+MAP_HASH, MAP_ARRAY = 1, 2  # BPF_MAP_TYPE_* of the map types the loop runs itself
+#: a map "pointer" (what ``lddw rX, map_fd(N)`` loads) is MAP_PTR_BASE + index * MAP_PTR_STRIDE; it is
+#: no memory region, so dereferencing it faults like any wild pointer
+MAP_PTR_BASE = 0x7FFE_0000_0000
+MAP_PTR_STRIDE = 0x1000
+MAP_VALUE_BASE = 0x6000_0000_0000  # map values are mapped from here, REGION_GAP apart
+HELPER_MAP_LOOKUP, HELPER_MAP_UPDATE, HELPER_MAP_DELETE = 1, 2, 3
+EINVAL, ENOENT, EEXIST, E2BIG = 22, 2, 17, 7
 
 STACK_BASE = 0x7FFF_0000_0000  # virtual address of the stack region (grows down from its end)
 MEM_BASE = 0x1_0000_0000  # virtual address where the first user region is mapped
@@ -209,6 +224,19 @@ def _store(arena, off, size, v):
 
 
 @jit(inline="always")
+def _access_size(code):
+    """Bytes moved by a load/store: the size field ``code & 0x18`` (W 4, H 2, B 1, DW 8)."""
+    sz = code & 0x18
+    if sz == 0x00:
+        return 4
+    if sz == 0x08:
+        return 2
+    if sz == 0x10:
+        return 1
+    return 8
+
+
+@jit(inline="always")
 def _jcond(op, a, b, is32):
     if is32:
         a = a & U32
@@ -243,6 +271,160 @@ def _jcond(op, a, b, is32):
     return False
 
 
+# --------------------------------------------------------------------------- maps, inside the loop
+#
+# Array maps: values at MT_VOFF, elem_size = round_up(value_size, 8) apart (kernel/bpf/arraymap.c).
+# Hash maps: open addressing over MT_CAP (a power of two >= 2 * max_entries) slots; per slot a state
+# byte at MT_SOFF (0 empty, 1 used, 2 deleted), the key at MT_KOFF + slot * key_size and the value
+# at MT_VOFF + slot * elem_size; MT_COUNT live entries, at most max_entries (-E2BIG beyond, as
+# htab's preallocated freelist runs dry).  The hash is FNV-1a over the key bytes.
+
+
+@jit(inline="always")
+def _fnv1a(buf, off, n):
+    h = np.uint64(0xCBF29CE484222325)
+    for i in range(n):
+        h = (h ^ np.uint64(buf[off + i])) * np.uint64(0x100000001B3)
+    return h
+
+
+@jit(inline="always")
+def _keys_equal(arena, koff, buf, off, n):
+    for i in range(n):
+        if arena[koff + i] != buf[off + i]:
+            return False
+    return True
+
+
+@jit(inline="always")
+def _htab_find(arena, maps, mi, buf, off):
+    """Slot holding the key (buf[off:off+key_size]), or -1."""
+    cap = maps[mi, MT_CAP]
+    ks = maps[mi, MT_KEY]
+    soff = maps[mi, MT_SOFF]
+    koff = maps[mi, MT_KOFF]
+    h = np.int64(_fnv1a(buf, off, ks) & np.uint64(cap - 1))
+    for probe in range(cap):
+        s = (h + probe) & (cap - 1)
+        st = arena[soff + s]
+        if st == 0:
+            return -1
+        if st == 1 and _keys_equal(arena, koff + s * ks, buf, off, ks):
+            return s
+    return -1
+
+
+@jit
+def map_lookup(arena, maps, mi, buf, off):
+    """bpf_map_lookup_elem: the value's virtual address, or 0 (NULL)."""
+    t = maps[mi, MT_TYPE]
+    if t == MAP_ARRAY:
+        idx = np.int64(buf[off]) | (np.int64(buf[off + 1]) << 8) | (np.int64(buf[off + 2]) << 16) | \
+            (np.int64(buf[off + 3]) << 24)
+        if idx >= maps[mi, MT_MAX]:
+            return np.int64(0)
+        return maps[mi, MT_VBASE] + idx * maps[mi, MT_ELEM]
+    if t == MAP_HASH:
+        s = _htab_find(arena, maps, mi, buf, off)
+        if s < 0:
+            return np.int64(0)
+        return maps[mi, MT_VBASE] + s * maps[mi, MT_ELEM]
+    return np.int64(0)
+
+
+@jit
+def map_update(arena, maps, mi, buf, koff, vbuf, voff, flags):
+    """bpf_map_update_elem: 0 or -errno, in the order array_map/htab_map_update_elem check."""
+    t = maps[mi, MT_TYPE]
+    vs = maps[mi, MT_VAL]
+    elem = maps[mi, MT_ELEM]
+    f = flags & ~np.uint64(4)  # BPF_F_LOCK
+    if f > np.uint64(2):
+        return np.int64(-EINVAL)
+    if t == MAP_ARRAY:
+        idx = np.int64(buf[koff]) | (np.int64(buf[koff + 1]) << 8) | (np.int64(buf[koff + 2]) << 16) | \
+            (np.int64(buf[koff + 3]) << 24)
+        if idx >= maps[mi, MT_MAX]:
+            return np.int64(-E2BIG)
+        if flags & np.uint64(1):
+            return np.int64(-EEXIST)
+        if flags & np.uint64(4):  # BPF_F_LOCK without a bpf_spin_lock in the value
+            return np.int64(-EINVAL)
+        dst = maps[mi, MT_VOFF] + idx * elem
+        for i in range(vs):
+            arena[dst + i] = vbuf[voff + i]
+        return np.int64(0)
+    if t != MAP_HASH:
+        return np.int64(-EINVAL)
+    if flags & np.uint64(4):
+        return np.int64(-EINVAL)
+    s = _htab_find(arena, maps, mi, buf, koff)
+    if s >= 0 and f == np.uint64(1):
+        return np.int64(-EEXIST)
+    if s < 0 and f == np.uint64(2):
+        return np.int64(-ENOENT)
+    ks = maps[mi, MT_KEY]
+    if s < 0:
+        if maps[mi, MT_COUNT] >= maps[mi, MT_MAX]:
+            return np.int64(-E2BIG)
+        cap = maps[mi, MT_CAP]
+        soff = maps[mi, MT_SOFF]
+        h = np.int64(_fnv1a(buf, koff, ks) & np.uint64(cap - 1))
+        for probe in range(cap):
+            c = (h + probe) & (cap - 1)
+            if arena[soff + c] != 1:  # empty or deleted: reuse
+                s = c
+                break
+        arena[soff + s] = 1
+        kdst = maps[mi, MT_KOFF] + s * ks
+        for i in range(ks):
+            arena[kdst + i] = buf[koff + i]
+        maps[mi, MT_COUNT] += 1
+    dst = maps[mi, MT_VOFF] + s * elem
+    for i in range(vs):
+        arena[dst + i] = vbuf[voff + i]
+    return np.int64(0)
+
+
+@jit
+def map_delete(arena, maps, mi, buf, off):
+    """bpf_map_delete_elem: 0, -ENOENT, or -EINVAL for arrays."""
+    t = maps[mi, MT_TYPE]
+    if t != MAP_HASH:
+        return np.int64(-EINVAL)
+    s = _htab_find(arena, maps, mi, buf, off)
+    if s < 0:
+        return np.int64(-ENOENT)
+    arena[maps[mi, MT_SOFF] + s] = 2
+    elem = maps[mi, MT_ELEM]
+    dst = maps[mi, MT_VOFF] + s * elem
+    for i in range(elem):
+        arena[dst + i] = 0
+    maps[mi, MT_COUNT] -= 1
+    return np.int64(0)
+
+
+def _warm_map_op():
+    arena = np.zeros(64, np.uint8)
+    maps = np.zeros((1, MT_COLS), np.int64)
+    maps[0] = (MAP_HASH, 4, 4, 8, 2, 4, MAP_VALUE_BASE, 0, 32, 48, 0, 0)
+    key = np.zeros(8, np.uint8)
+    return arena, maps, np.int64(0), np.int64(2), key, np.int64(0), key, np.int64(4), np.uint64(0)
+
+
+@jit(warmup=_warm_map_op)
+def map_op(arena, maps, mi, op, key, koff, value, voff, flags):
+    """The map operations for Python callers (lwnlab.bpf.maps), by helper id: the same code the loop runs.
+
+    op 1: lookup -> address or 0; op 2: update -> 0/-errno; op 3: delete -> 0/-errno.
+    """
+    if op == HELPER_MAP_LOOKUP:
+        return map_lookup(arena, maps, mi, key, koff)
+    if op == HELPER_MAP_UPDATE:
+        return map_update(arena, maps, mi, key, koff, value, voff, flags)
+    return map_delete(arena, maps, mi, key, koff)
+
+
 def _warm():
     prog = np.array([[0xB7, 0, 0, 0, 7], [0x95, 0, 0, 0, 0]], dtype=np.int64)
     arena = np.zeros(isa.STACK_SIZE * isa.MAX_CALL_FRAMES + 8, dtype=np.uint8)
@@ -251,18 +433,22 @@ def _warm():
     frames = np.zeros((isa.MAX_CALL_FRAMES, 6), dtype=np.uint64)
     state = np.zeros(STATE_LEN, dtype=np.int64)
     state[ST_STACK_END] = STACK_BASE + isa.STACK_SIZE * isa.MAX_CALL_FRAMES
-    return prog, arena, regions, regs, frames, state, np.int64(1000), np.int64(ALIGN_STACK), np.int64(-1)
+    maps = np.zeros((0, MT_COLS), dtype=np.int64)
+    return prog, arena, regions, regs, frames, state, np.int64(1000), np.int64(ALIGN_STACK), np.int64(-1), maps
 
 
 @jit(warmup=_warm)
-def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_region):
+def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_region, maps):
     """Run from state[ST_PC] until exit, a helper call, or an error; return the status.
 
     ``prog`` is int64[n, 5] (code, dst, src, off, imm); ``regs`` uint64[11];
     ``frames`` uint64[MAX_CALL_FRAMES, 6] (return pc, r6..r9, r10); ``state``
     int64[STATE_LEN]; ``budget`` is the total number of instructions allowed
-    (counted in state[ST_STEPS] across resumptions).
+    (counted in state[ST_STEPS] across resumptions); ``maps`` int64[m, MT_COLS]:
+    calls of map_lookup/update/delete_elem on an array or hash map of the table
+    run here, without returning to Python.
     """
+    nmaps = maps.shape[0]
     n = prog.shape[0]
     pc = state[ST_PC]
     depth = state[ST_DEPTH]
@@ -380,10 +566,37 @@ def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_
                     regs[10] = regs[10] - np.uint64(isa.STACK_SIZE)
                     pc += 1 + imm
                 else:
-                    state[ST_HELPER] = imm
+                    mi = np.int64(-1)
+                    if nmaps > 0 and imm >= HELPER_MAP_LOOKUP and imm <= HELPER_MAP_DELETE:
+                        rel = regs[1] - np.uint64(MAP_PTR_BASE)
+                        if rel % np.uint64(MAP_PTR_STRIDE) == ZERO and rel // np.uint64(MAP_PTR_STRIDE) < \
+                                np.uint64(nmaps):
+                            mi = np.int64(rel // np.uint64(MAP_PTR_STRIDE))
+                            mt = maps[mi, MT_TYPE]
+                            if mt != MAP_HASH and mt != MAP_ARRAY:
+                                mi = -1  # other map types: the Python layer
+                    if mi < 0:
+                        state[ST_HELPER] = imm
+                        pc += 1
+                        status = STATUS_HELPER
+                        break
+                    ko = _find(regions, regs[2], maps[mi, MT_KEY], False, depth, stack_end, align)
+                    if ko < 0:
+                        status = -ko
+                        err_addr = np.int64(regs[2])
+                        break
+                    if imm == HELPER_MAP_LOOKUP:
+                        regs[0] = np.uint64(map_lookup(arena, maps, mi, arena, ko))
+                    elif imm == HELPER_MAP_UPDATE:
+                        vo = _find(regions, regs[3], maps[mi, MT_VAL], False, depth, stack_end, align)
+                        if vo < 0:
+                            status = -vo
+                            err_addr = np.int64(regs[3])
+                            break
+                        regs[0] = np.uint64(map_update(arena, maps, mi, arena, ko, arena, vo, regs[4]))
+                    else:
+                        regs[0] = np.uint64(map_delete(arena, maps, mi, arena, ko))
                     pc += 1
-                    status = STATUS_HELPER
-                    break
             elif op == 0x90:  # exit
                 if depth == 0:
                     status = STATUS_EXIT
@@ -405,14 +618,7 @@ def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_
                 else:
                     pc += 1
         elif cls == 0x01:  # LDX
-            size = 4
-            sz = code & 0x18
-            if sz == 0x08:
-                size = 2
-            elif sz == 0x10:
-                size = 1
-            elif sz == 0x18:
-                size = 8
+            size = _access_size(code)
             addr = regs[src] + np.uint64(off)
             o = _find(regions, addr, size, False, depth, stack_end, align)
             if o < 0:
@@ -428,14 +634,7 @@ def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_
             regs[dst] = v
             pc += 1
         elif cls == 0x02 or cls == 0x03:  # ST / STX
-            size = 4
-            sz = code & 0x18
-            if sz == 0x08:
-                size = 2
-            elif sz == 0x10:
-                size = 1
-            elif sz == 0x18:
-                size = 8
+            size = _access_size(code)
             addr = regs[dst] + np.uint64(off)
             o = _find(regions, addr, size, True, depth, stack_end, align)
             if o < 0:
@@ -501,14 +700,7 @@ def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_
                 if packet_region < 0:
                     status = ERR_NO_PACKET
                     break
-                size = 4
-                sz = code & 0x18
-                if sz == 0x08:
-                    size = 2
-                elif sz == 0x10:
-                    size = 1
-                elif sz == 0x18:
-                    size = 8
+                size = _access_size(code)
                 k = imm
                 if mode == 0x40:
                     k = np.int64(np.int32(np.int64(regs[src] & U32))) + imm
@@ -537,6 +729,55 @@ def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_
     state[ST_ERR_PC] = pc
     state[ST_ERR_ADDR] = err_addr
     return status
+
+
+def _warm_batch():
+    prog, arena, regions, regs, frames, state, budget, align, _, maps = _warm()
+    arena = np.zeros(isa.STACK_SIZE * isa.MAX_CALL_FRAMES + 64, dtype=np.uint8)
+    regions = np.array([[STACK_BASE, isa.STACK_SIZE * isa.MAX_CALL_FRAMES, 0, RF_WRITABLE | RF_STACK],
+                        [MEM_BASE, 64, isa.STACK_SIZE * isa.MAX_CALL_FRAMES, 0]], dtype=np.int64)
+    words = np.zeros((2, 16), dtype=np.uint32)
+    out = np.zeros(2, dtype=np.int64)
+    return (prog, arena, regions, regs, frames, state, budget, align, maps, np.int64(1), words, np.int64(0),
+            out, out.copy())
+
+
+@jit(warmup=_warm_batch)
+def run_batch(prog, arena, regions, regs, frames, state, budget, align, maps, ctx_region, words, row0,
+              out_r0, out_steps):
+    """Run the program once per row of ``words`` ((N, 16) uint32, a ``struct seccomp_data`` each).
+
+    Each run starts afresh (pc 0, r1 = the context region's address, r10 = the frame pointer,
+    the other registers 0) with the row's 64 bytes written into region ``ctx_region``; map
+    storage in ``arena`` persists from run to run.  Returns the first row not finished: N when
+    every row exited (r0 and step counts in ``out_r0``/``out_steps``), else the row that stopped
+    on a helper the Python layer runs or on an error (``state`` says which, so the caller can
+    resume that row with :func:`run_kernel`).
+    """
+    n = words.shape[0]
+    coff = regions[ctx_region, RG_OFF]
+    caddr = np.uint64(regions[ctx_region, RG_BASE])
+    stack_end = state[ST_STACK_END]
+    for row in range(row0, n):
+        for w in range(16):
+            v = words[row, w]
+            arena[coff + 4 * w] = np.uint8(v & np.uint32(0xFF))
+            arena[coff + 4 * w + 1] = np.uint8((v >> np.uint32(8)) & np.uint32(0xFF))
+            arena[coff + 4 * w + 2] = np.uint8((v >> np.uint32(16)) & np.uint32(0xFF))
+            arena[coff + 4 * w + 3] = np.uint8(v >> np.uint32(24))
+        for r in range(regs.shape[0]):
+            regs[r] = ZERO
+        regs[1] = caddr
+        regs[10] = np.uint64(stack_end)
+        state[ST_PC] = 0
+        state[ST_DEPTH] = 0
+        state[ST_STEPS] = 0
+        st = run_kernel(prog, arena, regions, regs, frames, state, budget, align, np.int64(-1), maps)
+        if st != STATUS_EXIT:
+            return row
+        out_r0[row] = np.int64(regs[0])
+        out_steps[row] = state[ST_STEPS]
+    return n
 
 
 # --------------------------------------------------------------------------- Python layer
@@ -573,6 +814,8 @@ class RunResult:
             d["error"] = self.error.describe()
         return d
 
+
+_NO_MAPS = np.zeros((0, MT_COLS), dtype=np.int64)
 
 #: a helper function: (machine, regs uint64[11]) -> r0
 Helper = "Callable[[Machine, np.ndarray], int]"
@@ -643,7 +886,7 @@ class Machine:
         state[ST_STACK_END] = stack_end
         while True:
             status = run_kernel(self.prog, arena, table, regs, frames, state, self.budget, self.align,
-                                np.int64(packet))
+                                np.int64(packet), _NO_MAPS)
             if status == STATUS_HELPER:
                 hid = int(state[ST_HELPER])
                 fn = self.helpers.get(hid)

@@ -205,12 +205,21 @@ class Stack:
         self.__dict__.pop("_arrays", None)
 
     # -- action cache -----------------------------------------------------------------
+    def has_ebpf(self) -> bool:
+        """True when an extended (eBPF) filter is attached (a model of the never-merged 2021 proposal)."""
+        return any(getattr(f, "kind", "classic") == "ebpf" for f in self.filters)
+
     def allow_bitmap(self, arch: str) -> np.ndarray:
-        """The per-arch bitmap of always-allowed syscalls (seccomp_cache_prepare_bitmap over the stack)."""
+        """The per-arch bitmap of always-allowed syscalls (seccomp_cache_prepare_bitmap over the stack).
+
+        An extended (eBPF) filter clears its bitmap (the 2021 proposal, patch 5) and each filter's
+        bitmap is ANDed with the previous one's, so a stack with one caches nothing."""
         a = syscalls.get_arch(arch).name
         if a not in self._bitmaps:
             size = syscalls.CACHE_NR.get(a, 0)
             bm = np.ones(size, dtype=np.uint8)
+            if self.has_ebpf():
+                bm[:] = 0
             audit = syscalls.get_arch(a).audit_arch
             exempt = syscalls.CACHE_EXEMPT.get(a, ())
             for f in self.filters:
@@ -223,7 +232,7 @@ class Stack:
     def cached_mask(self, words: np.ndarray, native: str = "x86_64") -> np.ndarray:
         """Which rows the cache answers (nr in the bitmap of their arch, for the native/compat arches)."""
         out = np.zeros(words.shape[0], dtype=np.uint8)
-        if not self.cache or not self.filters:
+        if not self.cache or not self.filters or self.has_ebpf():
             return out
         for a in syscalls.CACHE_ARCHES.get(native, ()):
             arch = syscalls.get_arch(a)
@@ -239,6 +248,8 @@ class Stack:
     def arrays(self):
         cached = self.__dict__.get("_arrays")
         if cached is None:
+            if self.has_ebpf():
+                raise UsageError("a stack with an eBPF filter has no single classic program array", field="filters")
             parts = [f.arrays for f in self.filters]
             prog = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
             lens = np.array([len(f) for f in self.filters], dtype=np.int64)
@@ -247,8 +258,12 @@ class Stack:
             self.__dict__["_arrays"] = cached
         return cached
 
-    def run_batch(self, words: np.ndarray, *, native: str = "x86_64", use_cache: bool | None = None):
-        """(N,16) uint32 words -> (ret uint32-as-int64[N], filter int64[N], steps int64[N])."""
+    def run_batch(self, words: np.ndarray, *, native: str = "x86_64", use_cache: bool | None = None,
+                  tasks=None, clock_ns=None):
+        """(N,16) uint32 words -> (ret uint32-as-int64[N], filter int64[N], steps int64[N]).
+
+        ``tasks``/``clock_ns`` (one entry per row, or None) are what eBPF filters' helpers see.
+        """
         if not self.filters:
             raise UsageError("no filter attached", field="filters")
         words = np.ascontiguousarray(words, dtype=np.uint32)
@@ -256,6 +271,8 @@ class Stack:
             raise UsageError(f"seccomp_data batch must be (N, 16) uint32 words, got shape {words.shape}",
                              field="words")
         n = words.shape[0]
+        if self.has_ebpf():
+            return self._run_mixed(words, tasks, clock_ns)
         use = self.cache if use_cache is None else use_cache
         cached = self.cached_mask(words, native) if use else np.zeros(n, dtype=np.uint8)
         ret = np.zeros(n, dtype=np.int64)
@@ -268,17 +285,83 @@ class Stack:
             raise ExecutionError(f"a filter faulted on syscall row {row} (this is a bug: checked filters cannot)")
         return ret, who, steps
 
-    def decide(self, d: SeccompData, *, use_cache: bool | None = None) -> Decision:
-        ret, who, steps = self.run_batch(d.words().reshape(1, 16), use_cache=use_cache)
+    def _run_mixed(self, words: np.ndarray, tasks, clock_ns):
+        """seccomp_run_filters over classic and eBPF filters: every filter runs, newest first, and a
+        result replaces the one so far only if its signed action is strictly lower.  eBPF filters
+        run row by row in trace order, so their maps see the syscalls in order."""
+        n = words.shape[0]
+        results = []
+        for f in self.filters:
+            if getattr(f, "kind", "classic") == "ebpf":
+                r, s = f.run_words(words, tasks=tasks, clock_ns=clock_ns)
+            else:
+                r = np.zeros(n, dtype=np.int64)
+                w = np.zeros(n, dtype=np.int64)
+                s = np.zeros(n, dtype=np.int64)
+                prog = f.arrays
+                cvm.run_stack(prog, np.zeros(1, np.int64), np.array([len(f)], np.int64), words,
+                              np.zeros(n, np.uint8), r, w, s)
+                if (w == -3).any():
+                    raise ExecutionError("a classic filter faulted (this is a bug: checked filters cannot)")
+            results.append((r.astype(np.int64) & 0xFFFFFFFF, s))
+        ret = np.full(n, actions.SECCOMP_RET_ALLOW, dtype=np.int64)
+        who = np.full(n, -1, dtype=np.int64)
+        steps = np.zeros(n, dtype=np.int64)
+        for i in range(len(results) - 1, -1, -1):
+            r, s = results[i]
+            act = ((r & 0xFFFF0000) ^ 0x80000000) - 0x80000000
+            cur = ((ret & 0xFFFF0000) ^ 0x80000000) - 0x80000000
+            take = act < cur
+            ret = np.where(take, r, ret)
+            who = np.where(take, i, who)
+            steps += s
+        return ret, who, steps
+
+    def decide(self, d: SeccompData, *, use_cache: bool | None = None, task=None) -> Decision:
+        ret, who, steps = self.run_batch(d.words().reshape(1, 16), use_cache=use_cache,
+                                         tasks=[task] if task is not None else None)
         return Decision(int(ret[0]), int(who[0]), int(steps[0]), d)
 
+    def snapshot(self) -> dict:
+        """Map contents of every eBPF filter, by filter index then map name."""
+        return {i: f.snapshot() for i, f in enumerate(self.filters) if getattr(f, "kind", "classic") == "ebpf"}
+
     def decide_reference(self, d: SeccompData) -> Decision:
-        """The same decision through the converted eBPF programs on the eBPF interpreter."""
+        """The same decision through the converted eBPF programs on the eBPF interpreter.
+
+        (eBPF filters run again, so their maps count this syscall a second time.)"""
         results = [f.run_ebpf(d) for f in self.filters]
         ret, match = actions.precedence(results)
         return Decision(ret, match, 0, d)
 
-    def trace(self, items: list[SeccompData]) -> list[Decision]:
-        words = batch_words(items)
-        ret, who, steps = self.run_batch(words)
-        return [Decision(int(r), int(w), int(s), d) for r, w, s, d in zip(ret, who, steps, items)]
+    def trace(self, items: list, *, on_step=None) -> list[Decision]:
+        """Decisions for a trace of SeccompData (or trace Events, which also carry the task for eBPF helpers).
+
+        ``on_step(i, decision)`` is called after each syscall (the trace then runs one syscall at a
+        time, so map contents can be read in the callback, e.g. with :meth:`snapshot`).
+        """
+        if not self.has_ebpf() and on_step is None and all(isinstance(d, SeccompData) for d in items):
+            words = batch_words(items)
+            ret, who, steps = self.run_batch(words)
+            return [Decision(int(r), int(w), int(s), d) for r, w, s, d in zip(ret, who, steps, items)]
+        from lwnlab.seccomp.ebpf import events_words_tasks
+
+        words, tasks, clocks, datas = events_words_tasks(items)
+        if on_step is None:
+            if not len(datas):
+                return []
+            ret, who, steps = self.run_batch(words, tasks=tasks, clock_ns=clocks)
+            return [Decision(int(r), int(w), int(s), d) for r, w, s, d in zip(ret, who, steps, datas)]
+        out = []
+        for i, d in enumerate(datas):
+            ret, who, steps = self.run_batch(words[i:i + 1], tasks=tasks[i:i + 1], clock_ns=clocks[i:i + 1])
+            dec = Decision(int(ret[0]), int(who[0]), int(steps[0]), d)
+            out.append(dec)
+            on_step(i, dec)
+        return out
+
+    def trace_with_snapshots(self, items: list) -> list[tuple[Decision, dict]]:
+        """Each syscall's decision with the eBPF filters' map contents right after it."""
+        out = []
+        self.trace(items, on_step=lambda i, dec: out.append((dec, self.snapshot())))
+        return out

@@ -1,6 +1,8 @@
 """Syscall traces: read JSON lines, CSV, or ``strace -e raw=all`` logs; ship one recorded trace.
 
-Formats (:func:`read_trace` detects which):
+Formats (:func:`read_trace` detects which; :func:`read_events` also keeps the task fields —
+pid, tid, uid, gid, dumpable, a user-memory image for path arguments — that eBPF filters' helpers
+read):
 
 * JSON lines: ``{"nr": 0, "args": [3, 140737488, 832]}`` or ``{"syscall": "read", "arch": "x86_64",
   "args": [...], "ip": 4198400}`` -- ``nr`` may be negative;
@@ -19,6 +21,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +155,126 @@ def _parse_strace(lines, default_arch, file):
         except UsageError:
             continue  # a syscall this arch's table does not know
     return out
+
+
+# --------------------------------------------------------------------------- traces with tasks (for eBPF filters)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A syscall with the task that made it: what eBPF seccomp filters' helpers read.
+
+    (eBPF seccomp filters are a model of YiFei Zhu's 2021 proposal, never merged.)  ``pid`` is the
+    process (tgid), ``tid`` the thread (defaults to pid); ``memory`` maps user addresses to bytes
+    (e.g. the path an ``openat`` points to); ``ts_ns`` an explicit CLOCK_MONOTONIC time, if any.
+    """
+
+    data: SeccompData
+    pid: int = 1000
+    tid: int | None = None
+    uid: int = 1000
+    gid: int = 1000
+    dumpable: bool = True
+    memory: tuple = ()  # ((addr, bytes), ...)
+    ts_ns: int | None = None
+
+    def task(self):
+        from lwnlab.bpf.runtime import SimTask, UserMemory
+
+        return SimTask(pid=self.tid if self.tid is not None else self.pid, tgid=self.pid, uid=self.uid,
+                       gid=self.gid, dumpable=self.dumpable, memory=UserMemory(dict(self.memory)))
+
+    @property
+    def nr(self) -> int:
+        return self.data.nr
+
+    def to_json(self) -> dict:
+        d = self.data.to_json()
+        d.update(pid=self.pid, uid=self.uid, gid=self.gid)
+        if self.tid is not None:
+            d["tid"] = self.tid
+        if not self.dumpable:
+            d["dumpable"] = False
+        if self.memory:
+            d["mem"] = {f"{a:#x}": {"hex": b.hex()} for a, b in self.memory}
+        if self.ts_ns is not None:
+            d["ts_ns"] = self.ts_ns
+        return d
+
+
+def event(syscall, args=(), *, arch: str = "x86_64", pid: int = 1000, tid: int | None = None, uid: int = 1000,
+          gid: int = 1000, dumpable: bool = True, memory: dict | None = None, ts_ns: int | None = None) -> Event:
+    """Build an Event; ``memory`` values may be str (UTF-8, add the NUL yourself) or bytes."""
+    mem = tuple(sorted((int(a), v.encode() if isinstance(v, str) else bytes(v)) for a, v in (memory or {}).items()))
+    return Event(SeccompData.make(arch, syscall, args), pid, tid, uid, gid, dumpable, mem, ts_ns)
+
+
+def _mem_from_json(obj, file: str, line: int) -> tuple:
+    if not isinstance(obj, dict):
+        raise SourceError('"mem" must be an object {"ADDR": "text" | {"hex": "..."}}', file=file, line=line,
+                          field="mem")
+    out = []
+    for a, v in obj.items():
+        addr = _num(a, "mem address", file, line)
+        if isinstance(v, str):
+            b = v.encode()
+        elif isinstance(v, dict) and isinstance(v.get("hex"), str):
+            try:
+                b = bytes.fromhex(v["hex"])
+            except ValueError:
+                raise SourceError(f"mem[{a}]: invalid hex", file=file, line=line, field="mem") from None
+        else:
+            raise SourceError(f'mem[{a}]: expected a string or {{"hex": "..."}}', file=file, line=line, field="mem")
+        if addr < 0 or addr + len(b) > (1 << 47):
+            raise SourceError(f"mem[{a}]: outside user space", file=file, line=line, field="mem")
+        out.append((addr, b))
+    return tuple(sorted(out))
+
+
+def parse_events(text: str, *, default_arch: str = "x86_64", file: str = "<trace>") -> list[Event]:
+    """Like :func:`parse_trace`, keeping per-syscall task fields: JSON lines may add ``pid``, ``tid``,
+    ``uid``, ``gid``, ``dumpable``, ``mem`` (``{"0x7ffd1000": "/etc/shadow\\u0000"}`` or
+    ``{"ADDR": {"hex": "2f6574..."}}``) and ``ts_ns``; strace lines give the pid."""
+    datas = parse_trace(text, default_arch=default_arch, file=file)
+    lines = text.splitlines()
+    first = next((ln.strip() for ln in lines if ln.strip()), "")
+    if not first.startswith("{"):
+        if _STRACE.match(first):
+            pids = []
+            for raw in lines:
+                m = _STRACE.match(raw.strip())
+                if m:
+                    try:
+                        SeccompData.make(default_arch, m.group(2), [])
+                    except UsageError:
+                        continue
+                    pids.append(int(m.group(1)))
+            if len(pids) == len(datas):
+                return [Event(d, pid=p) for d, p in zip(datas, pids)]
+        return [Event(d) for d in datas]
+    out = []
+    objs = [(i, json.loads(raw)) for i, raw in enumerate(lines, start=1) if raw.strip()]
+    for d, (i, obj) in zip(datas, objs):
+        kw = {}
+        for k in ("pid", "tid", "uid", "gid", "ts_ns"):
+            if k in obj:
+                v = _num(obj[k], k, file, i)
+                if k != "ts_ns" and not 0 <= v < (1 << 32):
+                    raise SourceError(f"{k} {v} does not fit in 32 bits", file=file, line=i, field=k)
+                kw[k] = v
+        if "dumpable" in obj:
+            if not isinstance(obj["dumpable"], bool):
+                raise SourceError("dumpable must be true or false", file=file, line=i, field="dumpable")
+            kw["dumpable"] = obj["dumpable"]
+        if "mem" in obj:
+            kw["memory"] = _mem_from_json(obj["mem"], file, i)
+        out.append(Event(d, **kw))
+    return out
+
+
+def read_events(path: str, *, default_arch: str = "x86_64") -> list[Event]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return parse_events(f.read(), default_arch=default_arch, file=path)
 
 
 def recorded_trace() -> list[SeccompData]:
