@@ -296,6 +296,7 @@ class Runtime:
         state[vm.ST_STACK_END] = self.stack_end
         clock0 = self.env.clock.now_ns
         default_task = self.env.task
+        self._clock_at = self._clock_plan(n, clock0, clock_ns, advance_clock)
         row = 0
         try:
             while row < n:
@@ -307,22 +308,35 @@ class Runtime:
                 row = stop
                 self._row_context(row, clock0, tasks, clock_ns, advance_clock, default_task)
                 r0, steps = self._finish_row(prog, regs, frames, state, row)
-                out_r0[row], out_steps[row] = r0, steps
+                out_r0[row], out_steps[row] = np.uint64(r0).view(np.int64), steps
                 row += 1
         finally:
             self.env.task = default_task
-        if advance_clock:
-            self.env.clock.now_ns = clock0 + n * self.env.clock.tick_ns
+        if n:
+            self.env.clock.now_ns = self._clock_at(n - 1)
         return out_r0, out_steps
+
+    def _clock_plan(self, n, clock0, clock_ns, advance_clock):
+        """row -> ktime: each syscall advances the clock by tick_ns; an explicit time (a trace's
+        ts_ns) sets it, and the rows after it advance from there."""
+        tick = self.env.clock.tick_ns if advance_clock else 0
+        if clock_ns is None or all(c is None for c in clock_ns):
+            return lambda row: clock0 + (row + 1) * tick
+        last = np.full(n, -1, dtype=np.int64)
+        j = -1
+        for i in range(n):
+            if clock_ns[i] is not None:
+                j = i
+            last[i] = j
+
+        def at(row):
+            k = int(last[row])
+            return clock0 + (row + 1) * tick if k < 0 else int(clock_ns[k]) + (row - k) * tick
+        return at
 
     def _row_context(self, row, clock0, tasks, clock_ns, advance_clock, default_task) -> None:
         self.env.task = tasks[row] if tasks is not None and tasks[row] is not None else default_task
-        if clock_ns is not None and clock_ns[row] is not None:
-            self.env.clock.now_ns = int(clock_ns[row])
-        elif advance_clock:
-            self.env.clock.now_ns = clock0 + (row + 1) * self.env.clock.tick_ns
-        else:
-            self.env.clock.now_ns = clock0
+        self.env.clock.now_ns = self._clock_at(row)
 
     def _finish_row(self, prog: Program, regs, frames, state, row: int) -> tuple[int, int]:
         """Continue a row that paused (on a helper) or stopped (on an error) until it exits."""
@@ -371,7 +385,7 @@ class Runtime:
         fn = _HELPERS.get(hid)
         if fn is None:
             name = helper_name(hid)
-            known = f" ({name})" if name != "unknown" else ""
+            known = f" ({name})" if name not in ("unknown", f"#{hid}") else ""
             raise ExecutionError(f"call to unknown helper function {hid}{known}: lwnlab's runtime implements "
                                  f"{', '.join(f'{h.name}#{i}' for i, h in sorted(HELPERS.items()))}")
         a = [int(regs[i]) for i in range(1, 6)]

@@ -54,11 +54,34 @@ def register(subparsers) -> None:
     r = sub.add_parser("run", help="the decision of stacked filters for a syscall or a trace",
                        description="Run one syscall (or a trace) through the stacked filters (later files are "
                        "newer): the lowest action wins, ties go to the newest filter. JSON fields: action, data, "
-                       "ret (hex), filter (index of the deciding filter, null when none beat ALLOW).",
+                       "ret (hex), filter (index of the deciding filter, null when none beat ALLOW). "
+                       "--ebpf adds eBPF seccomp filters (BPF_PROG_TYPE_SECCOMP as proposed by YiFei Zhu in "
+                       "2021 -- proposed, never merged: a what-if model), attached after the classic ones.",
                        epilog="Trace files: JSON lines with nr (may be negative) or syscall (name), optional arch, "
-                       "args (up to six 64-bit integers) and ip; or CSV with the header "
-                       "nr,arch,arg0,arg1,arg2,arg3,arg4,arg5,ip.")
-    r.add_argument("filters", nargs="+", metavar="FILTER.bpf")
+                       "args (up to six 64-bit integers) and ip -- and, for eBPF filters' helpers, pid, tid, uid, "
+                       "gid, dumpable, ts_ns and mem ({\"0x7ffd1000\": \"/etc/shadow\\u0000\"}); or CSV with "
+                       "the header nr,arch,arg0,arg1,arg2,arg3,arg4,arg5,ip. eBPF programs: uBPF-style assembly "
+                       "with '.map N NAME TYPE key_size=K value_size=V max_entries=M' lines, or a clang-compiled "
+                       "ELF object (.o).")
+    r.add_argument("filters", nargs="*", metavar="FILTER.bpf")
+    r.add_argument("--ebpf", action="append", default=[], metavar="PROG.s|PROG.o",
+                   help="an eBPF seccomp filter (proposed 2021, never merged); may be repeated")
+    r.add_argument("--section", metavar="NAME", help="program section of an ELF object (default: the only one, "
+                   "or 'seccomp')")
+    r.add_argument("--unprivileged", action="store_true",
+                   help="load eBPF filters without capabilities (default: as root: CAP_BPF, CAP_PERFMON, "
+                   "CAP_SYS_PTRACE, CAP_SYS_ADMIN)")
+    r.add_argument("--lsm-restrict", action="store_true",
+                   help="the proposal's seccomp_extended LSM hook: eBPF filters limited to almost-cBPF (no helpers, "
+                   "no maps)")
+    r.add_argument("--yama", action="store_true",
+                   help="the proposal's Yama gate: reading user memory also needs CAP_SYS_PTRACE")
+    r.add_argument("--map", action="append", default=[], metavar="NAME:KEY=VALUE",
+                   help="set a map entry of an eBPF filter before running (numbers; 0x for hex)")
+    r.add_argument("--show-maps", action="store_true", help="print the eBPF filters' map contents after the run")
+    r.add_argument("--no-verify", action="store_true", help="run eBPF filters without the verifier")
+    r.add_argument("--budget", type=int, default=1_000_000, metavar="N",
+                   help="instructions one eBPF filter run may execute (default 1000000)")
     r.add_argument("--arch", default="x86_64", help="architecture of the syscall (default x86_64)")
     r.add_argument("--syscall", metavar="NAME|NR", help="the syscall, by name or number")
     r.add_argument("--args", nargs="+", default=[], metavar="A", help="up to six arguments (numbers; 0x for hex)")
@@ -233,17 +256,29 @@ def _cmd_run(args) -> int:
     arch = get_arch(args.arch)
     if (args.syscall is None) == (args.trace is None):
         raise UsageError("give exactly one of --syscall NAME|NR and --trace FILE", field="syscall")
+    if not args.filters and not args.ebpf:
+        raise UsageError("give at least one filter (FILTER.bpf or --ebpf PROG)", field="filters")
+    if not args.ebpf and (args.map or args.show_maps or args.unprivileged or args.lsm_restrict or args.yama):
+        raise UsageError("--map, --show-maps, --unprivileged, --lsm-restrict and --yama apply to --ebpf filters",
+                         field="ebpf")
     filters = [_load_filter(f, arch.name) for f in args.filters]
+    ebpf = [_load_ebpf(p, args) for p in args.ebpf]
+    if ebpf:
+        from lwnlab.seccomp.ebpf import LABEL
+
+        print(f"lwnlab: note: {LABEL} -- a what-if model", file=sys.stderr)
+        _set_maps(ebpf, args.map)
     for path, f in zip(args.filters, filters):
         if f.big_endian != arch.big_endian and not _is_text(path):
             print(f"lwnlab: warning: {path} is a {'big' if f.big_endian else 'little'}-endian filter but {arch.name} "
                   f"is {'big' if arch.big_endian else 'little'}-endian: its argument offsets will not match",
                   file=sys.stderr)
-    stack = Stack(filters, cache=not args.no_cache)
+    stack = Stack(filters + ebpf, cache=not args.no_cache)
+    names = list(args.filters) + list(args.ebpf)
     if args.trace:
-        from lwnlab.seccomp.trace import read_trace
+        from lwnlab.seccomp.trace import read_events, read_trace
 
-        items = read_trace(args.trace, default_arch=arch.name)
+        items = (read_events if ebpf else read_trace)(args.trace, default_arch=arch.name)
         decisions = stack.trace(items) if items else []
         for dec in decisions:
             if args.json:
@@ -254,6 +289,7 @@ def _cmd_run(args) -> int:
                 print(json.dumps(obj))
             else:
                 print(_line(dec))
+        _print_maps(stack, names, args)
         return EXIT_OK
     if len(args.args) > 6:
         raise UsageError(f"{len(args.args)} arguments given; a syscall has at most 6", field="args")
@@ -265,6 +301,8 @@ def _cmd_run(args) -> int:
         out = dec.to_json()
         if args.path:
             out["paths"] = [{"filter": i, "pcs": p, "ret": f"{r:#010x}"} for i, (r, p) in enumerate(paths)]
+        if args.show_maps:
+            out["maps"] = _maps_json(stack, names)
         print_json(out)
     else:
         if args.path:
@@ -278,7 +316,65 @@ def _cmd_run(args) -> int:
                     print(f"  {pc:04d}: {disasm_one(filters[i].insns[pc])}")
                 print(f"  return {format_action(r)} at line {p[-1]:04d}")
         print(_line(dec))
+        _print_maps(stack, names, args)
     return EXIT_OK
+
+
+def _load_ebpf(path: str, args):
+    from lwnlab.bpf.helpers import Gates, Privileges
+    from lwnlab.seccomp.ebpf import EbpfFilter
+
+    privs = Privileges() if args.unprivileged else Privileges.root()
+    gates = Gates(lsm_restrict=args.lsm_restrict, yama=args.yama)
+    kw = {"section": args.section} if args.section else {}
+    if args.budget <= 0:
+        raise UsageError("--budget must be > 0", field="budget")
+    with open(path, "rb") as f:
+        is_elf = f.read(4) == b"\x7fELF"
+    if args.section and not is_elf:
+        raise UsageError("--section applies to ELF objects", field="section")
+    return EbpfFilter.from_file(path, privileges=privs, gates=gates, verify=not args.no_verify,
+                                budget=args.budget, **kw)
+
+
+def _set_maps(ebpf: list, items: list[str]) -> None:
+    """--map NAME:KEY=VALUE: set entries (the first eBPF filter with a map of that name)."""
+    import re
+
+    from lwnlab.bpf.maps import errno_name
+
+    for item in items:
+        m = re.fullmatch(r"([\w.]+):([^=]+)=(.+)", item.strip())
+        if not m:
+            raise UsageError(f"--map {item!r}: expected NAME:KEY=VALUE", field="map")
+        name, key, value = m.group(1), _int(m.group(2), "map key"), _int(m.group(3), "map value")
+        target = next((f.maps[name] for f in ebpf if name in f.maps), None)
+        if target is None:
+            have = sorted({n for f in ebpf for n in f.maps})
+            raise UsageError(f"--map {item!r}: no map named {name!r} (maps: {', '.join(have) or 'none'})", field="map")
+        rc = target.update(key, value)
+        if rc:
+            raise UsageError(f"--map {item!r}: the update failed with {errno_name(rc)}", field="map")
+
+
+def _maps_json(stack, names) -> dict:
+    return {names[i]: snap for i, snap in stack.snapshot().items()}
+
+
+def _print_maps(stack, names, args) -> None:
+    if not args.show_maps:
+        return
+    if args.json and args.trace:
+        import json
+
+        print(json.dumps({"maps": _maps_json(stack, names)}))
+        return
+    if args.json:
+        return
+    for prog, snap in _maps_json(stack, names).items():
+        for mname, content in snap.items():
+            items = ", ".join(f"{k}: {v}" for k, v in content.items()) or "(empty)"
+            print(f"map {mname} ({prog}): {items}")
 
 
 def _line(dec) -> str:

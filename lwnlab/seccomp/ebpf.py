@@ -147,6 +147,12 @@ def run_verifier(insns: list[Insn], maps: dict[int, Map], privileges: Privileges
     if "maps" in params:
         v = verifier.verify(insns, "seccomp", maps=specs, privileges=privileges, gates=gates)
     else:
+        uses = [pc for pc, x in enumerate(insns) if (x.code == isa.LDDW and x.src != 0)
+                or (x.code == isa.BPF_JMP | isa.BPF_CALL)]
+        if uses:
+            raise VerifierError("lwnlab's verifier in this checkout does not model maps and helper calls yet: "
+                                "load with verify=False (CLI: --no-verify) to run the program unverified",
+                                pc=uses[0])
         v = verifier.verify(insns, "seccomp", privileged=privileges.privileged)
     if getattr(v, "accepted", True) is False:
         raise VerifierError(v.message, pc=v.pc, log=v.log)

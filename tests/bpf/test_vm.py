@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lwnlab.bpf import asm, program, randprog, reference, vm
+from lwnlab.bpf import asm, isa, program, randprog, reference, vm
 from lwnlab.errors import ExecutionError
 
 from .conftest import EXAMPLES
@@ -230,3 +230,83 @@ def test_numba_agrees_with_reference_on_faults():
             assert res.error is None and res.r0 == want
         except reference.RefFault as f:
             assert res.error is not None and res.error.pc == f.pc
+
+
+# ------------------------------------------------------------------ maps inside the loop, batches
+
+
+def _runtime_with(text, **maps_):
+    from lwnlab.bpf.runtime import Runtime
+
+    rt = Runtime(maps_)
+    return rt, rt.resolve(asm.assemble(text))
+
+
+COUNT = """
+    ldxw %r2, [%r1+0]
+    stxw [%r10-4], %r2
+    lddw %r1, map_fd(1)
+    mov %r2, %r10
+    add %r2, -4
+    call 1
+    jeq %r0, 0, out
+    mov %r1, 1
+    lock add [%r0+0], %r1
+    ldxdw %r0, [%r0+0]
+out:
+    exit
+"""
+
+
+def test_map_calls_run_inside_the_loop_without_python():
+    from lwnlab.bpf import maps
+
+    counts = maps.array("counts", 8, 4)
+    rt, prog = _runtime_with(COUNT, **{"1": counts})
+    words = np.zeros((5, 16), np.uint32)
+    words[:, 0] = [1, 1, 3, 9, 1]
+    regs = np.zeros(isa.MAX_REG, np.uint64)
+    frames = np.zeros((isa.MAX_CALL_FRAMES, 6), np.uint64)
+    state = np.zeros(vm.STATE_LEN, np.int64)
+    state[vm.ST_STACK_END] = rt.stack_end
+    r0 = np.zeros(5, np.int64)
+    steps = np.zeros(5, np.int64)
+    done = vm.run_batch(prog.array, rt.arena, rt.table, regs, frames, state, np.int64(1000), np.int64(vm.ALIGN_STACK),
+                        rt.map_table, np.int64(rt.ctx_region), words, np.int64(0), r0, steps)
+    assert done == 5  # never paused for Python
+    assert list(r0) == [1, 2, 1, 0, 3] and counts.as_dict() == {0: 0, 1: 3, 2: 0, 3: 1}
+    assert list(steps) == [11, 11, 11, 8, 11]  # lddw is one instruction (two slots)
+
+
+def test_map_value_pointer_is_bounds_checked():
+    from lwnlab.bpf import maps
+    from lwnlab.errors import ExecutionError
+
+    text = COUNT.replace("ldxdw %r0, [%r0+0]", "ldxdw %r0, [%r0+8]")  # one past the 8-byte value, last slot
+    rt, prog = _runtime_with(text, **{"1": maps.array("a", 8, 2)})
+    words = np.zeros((1, 16), np.uint32)
+    assert rt.run_words(prog, words)[0][0] == 0  # slot 0 + 8 is slot 1: inside the region
+    words[0, 0] = 1
+    with pytest.raises(ExecutionError, match="out-of-bounds") as e:
+        rt.run_words(prog, words)
+    assert e.value.pc == 10  # pcs count slots: lddw takes two
+
+
+def test_map_helpers_with_a_bad_map_pointer_or_key():
+    from lwnlab.bpf import maps
+    from lwnlab.errors import ExecutionError
+
+    rt, prog = _runtime_with("mov %r1, 7\ncall 1\nexit", **{"1": maps.array("a", 8, 2)})
+    with pytest.raises(ExecutionError, match="not a map"):
+        rt.run_words(prog, np.zeros((1, 16), np.uint32))
+    rt, prog = _runtime_with("lddw %r1, map_fd(1)\nmov %r2, 0\ncall 1\nexit", **{"1": maps.array("a", 8, 2)})
+    with pytest.raises(ExecutionError, match="out-of-bounds memory access at address 0x0") as e:
+        rt.run_words(prog, np.zeros((1, 16), np.uint32))
+    assert e.value.pc == 3
+
+
+def test_access_size_helper():
+    for code, size in ((0x61, 4), (0x69, 2), (0x71, 1), (0x79, 8), (0x63, 4), (0x7B, 8), (0x72, 1)):
+        assert getattr(vm._access_size, "py_func", vm._access_size)(code) == size
+    assert r0("stb [%r10-1], 0x1ff\nsth [%r10-4], 0x12345\nldxb %r0, [%r10-1]\nldxh %r1, [%r10-4]\n"
+              "lsh %r1, 8\nor %r0, %r1\nexit") == 0x2345FF
