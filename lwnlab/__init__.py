@@ -25,6 +25,12 @@ class Lab:
     notebook: str  # file name under notebooks/
     packages: tuple[str, ...]  # subpackages of lwnlab that implement it
     topic: str  # the piece of systems work it teaches
+    #: further notebooks of the same lab, in reading order (e.g. a part 2)
+    more_notebooks: tuple[str, ...] = ()
+
+    @property
+    def notebooks(self) -> tuple[str, ...]:
+        return (self.notebook, *self.more_notebooks)
 
 
 #: The labs, in workbook order.  ``notebook`` is the file under notebooks/.
@@ -36,7 +42,8 @@ LABS: tuple[Lab, ...] = (
     Lab(2, "printk", "printk() indexing: a catalogue of the kernel's log messages", "02_printk_index.ipynb",
         ("printk",), "CONFIG_PRINTK_INDEX (merged in 5.15)"),
     Lab(3, "seccomp", "seccomp() filters in classic BPF and eBPF", "03_seccomp_ebpf.ipynb",
-        ("bpf", "seccomp"), "seccomp filters and the proposed BPF_PROG_TYPE_SECCOMP"),
+        ("bpf", "seccomp"), "seccomp filters and the proposed BPF_PROG_TYPE_SECCOMP",
+        ("03b_ebpf_seccomp.ipynb",)),
     Lab(4, "memtier", "Top-tier memory management: demotion, promotion and limits", "04_memory_tiers.ipynb",
         ("memtier",), "memory tiering: demotion (5.15), promotion (5.18, 6.1), top-tier limits (RFC)"),
 )

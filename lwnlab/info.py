@@ -49,7 +49,8 @@ def collect() -> dict:
         "tools": {"libseccomp": system.libseccomp_version(), "clang": system.clang_bpf()},
         "kernel_sources": _kernel_sources(),
         "notebooks": notebooks,
-        "labs": [{"number": lab.number, "key": lab.key, "title": lab.title, "notebook": lab.notebook} for lab in LABS],
+        "labs": [{"number": lab.number, "key": lab.key, "title": lab.title, "notebook": lab.notebook,
+                  "notebooks": list(lab.notebooks)} for lab in LABS],
     }
 
 
