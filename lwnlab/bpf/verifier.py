@@ -30,9 +30,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lwnlab.bpf import helpers as H
 from lwnlab.bpf import isa
 from lwnlab.bpf import verifier_tnum as tn
 from lwnlab.bpf.disasm import pseudo_c_one
+from lwnlab.bpf.helpers import Gates, MapSpec, Privileges
 from lwnlab.bpf.program import Insn, check_program
 from lwnlab.bpf.verifier_tnum import M32, M64, Tnum
 from lwnlab.errors import FilterError, VerifierError
@@ -42,6 +44,7 @@ CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE, PTR_TO_MAP_VALUE_OR_NULL = "map_ptr", "map_v
 POINTERS = (PTR_TO_CTX, PTR_TO_STACK, CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE, PTR_TO_MAP_VALUE_OR_NULL)
 S64_MIN, S64_MAX = -(1 << 63), (1 << 63) - 1
 BPF_MAX_VAR_OFF = 1 << 29
+BPF_MAX_VAR_SIZ = 1 << 29
 BPF_COMPLEXITY_LIMIT_JMP_SEQ = 8192
 STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL = 0, 1, 2, 3
 
@@ -54,7 +57,7 @@ def _s64(v: int) -> int:
 # --------------------------------------------------------------------------- register state
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reg:
     type: str = NOT_INIT
     off: int = 0  # fixed offset of a pointer
@@ -63,6 +66,9 @@ class Reg:
     smin: int = S64_MIN
     smax: int = S64_MAX
     var: Tnum = tn.UNKNOWN  # scalar value, or a pointer's variable offset
+    id: int = 0  # PTR_TO_MAP_VALUE_OR_NULL: copies share it, a null check resolves them all
+    map: object = None  # the MapSpec of a map pointer or map value pointer
+    frame: int = 0  # PTR_TO_STACK: the call frame whose stack it points into
 
     # ---- constructors
     @staticmethod
@@ -72,11 +78,11 @@ class Reg:
 
     @staticmethod
     def unknown() -> "Reg":
-        return Reg(SCALAR)
+        return _UNKNOWN
 
     @staticmethod
-    def ptr(t: str, off: int = 0) -> "Reg":
-        return Reg(t, off, 0, 0, 0, 0, tn.const(0))
+    def ptr(t: str, off: int = 0, *, map=None, id: int = 0, frame: int = 0) -> "Reg":
+        return Reg(t, off, 0, 0, 0, 0, _ZERO_T, id, map, frame)
 
     @staticmethod
     def bounded(umin: int, umax: int, smin: int = S64_MIN, smax: int = S64_MAX, var: Tnum = tn.UNKNOWN,
@@ -96,9 +102,17 @@ class Reg:
                 return None
         return Reg(type, off, umin, umax, smin, smax, var)
 
+    def with_var(self, umin, umax, smin, smax, var) -> "Reg":
+        """This pointer with another variable offset."""
+        return Reg(self.type, self.off, umin, umax, smin, smax, var, self.id, self.map, self.frame)
+
+    def with_off(self, off: int) -> "Reg":
+        return Reg(self.type, off, self.umin, self.umax, self.smin, self.smax, self.var, self.id, self.map,
+                   self.frame)
+
     # ---- queries
     def is_const(self) -> bool:
-        return self.type == SCALAR and self.var.is_const()
+        return self.type == SCALAR and self.var.mask == 0
 
     @property
     def value(self) -> int:
@@ -121,12 +135,12 @@ class Reg:
             return lo - (1 << 32), hi - (1 << 32)
         return -(1 << 31), (1 << 31) - 1
 
-    def describe(self) -> str:
+    def describe(self, curframe: int | None = None) -> str:
         """The kernel's print_verifier_state style: ``scalar(umax=255,var_off=(0x0; 0xff))``."""
         if self.type == NOT_INIT:
             return "?"
         if self.type == SCALAR:
-            if self.is_const():
+            if self.var.mask == 0:
                 return str(_s64(self.value))
             parts = []
             if self.smin != S64_MIN:
@@ -141,58 +155,126 @@ class Reg:
                 parts.append(f"var_off={self.var}")
             return f"scalar({','.join(parts)})"
         if self.type == PTR_TO_STACK:
-            base = f"fp{self.off}"
+            base = f"fp{self.off}" if curframe is None or curframe == self.frame else f"fp[{self.frame}]{self.off}"
         else:
-            base = f"{self.type}(off={self.off})" if self.off else f"{self.type}()"
+            parts = []
+            if self.id:
+                parts.append(f"id={self.id}")
+            if self.off:
+                parts.append(f"off={self.off}")
+            if self.map is not None:
+                if getattr(self.map, "name", ""):
+                    parts.append(f"map={self.map.name}")
+                parts.append(f"ks={self.map.key_size},vs={self.map.value_size}")
+            base = f"{self.type}({','.join(parts)})"
         if not self.var.is_const() or self.var.value:
             base += f"(var_off={self.var},smin={self.smin},smax={self.smax})"
         return base
 
 
-def _reg_contains(old: Reg, cur: Reg) -> bool:
+_ZERO_T = tn.const(0)
+_UNKNOWN = Reg(SCALAR)
+_NOT_INIT = Reg()
+
+
+def _reg_contains(old: Reg, cur: Reg, idmap: dict | None = None) -> bool:
     """regsafe(): every run from ``cur`` behaves like some run from ``old``."""
     if old.type == NOT_INIT:
         return True
     if old.type != cur.type:
         return False
     if old.type == SCALAR:
+        if old is cur or old == cur:
+            return True
         return (old.umin <= cur.umin and cur.umax <= old.umax and old.smin <= cur.smin and cur.smax <= old.smax
                 and tn.contains(old.var, cur.var))
+    if old.id or cur.id:  # check_ids(): the same pairing of ids throughout the state
+        if idmap is None:
+            return False
+        if not (old.id and cur.id):
+            return False
+        m = idmap.setdefault(("o", old.id), cur.id)
+        r = idmap.setdefault(("c", cur.id), old.id)
+        if m != cur.id or r != old.id:
+            return False
+        return (old.off, old.var, old.umin, old.umax, old.smin, old.smax, old.map, old.frame) == \
+            (cur.off, cur.var, cur.umin, cur.umax, cur.smin, cur.smax, cur.map, cur.frame)
     return old == cur
 
 
 # --------------------------------------------------------------------------- whole state
 
 
-@dataclass
-class State:
-    regs: list
-    stack: list  # 512 slot types, index 0 = fp-512
-    spills: dict  # slot base index (multiple of 8) -> (Reg, size)
-    parent: "Checkpoint | None" = None
-    depth: int = 0  # stack depth used (for the log)
+class Frame:
+    """One call frame (struct bpf_func_state): registers, the 512-byte stack, spilled registers."""
 
-    def copy(self) -> "State":
-        return State(list(self.regs), list(self.stack), dict(self.spills), self.parent, self.depth)
+    __slots__ = ("regs", "stack", "spills", "callsite", "subprog", "depth")
+
+    def __init__(self, regs, stack, spills, callsite: int = -1, subprog: int = 0, depth: int = 0):
+        self.regs, self.stack, self.spills = regs, stack, spills
+        self.callsite, self.subprog, self.depth = callsite, subprog, depth
+
+    def copy(self) -> "Frame":
+        return Frame(list(self.regs), list(self.stack), dict(self.spills), self.callsite, self.subprog, self.depth)
 
     def key(self):
-        return (tuple(self.regs), tuple(self.stack), tuple(sorted(self.spills.items())))
+        return (self.callsite, tuple(self.regs), tuple(self.stack), tuple(sorted(self.spills.items())))
+
+
+class State:
+    """struct bpf_verifier_state: the call frames (the last is the current one)."""
+
+    __slots__ = ("frames", "parent")
+
+    def __init__(self, frames, parent=None):
+        self.frames = frames
+        self.parent = parent
+
+    @property
+    def cur(self) -> Frame:
+        return self.frames[-1]
+
+    @property
+    def regs(self) -> list:
+        return self.frames[-1].regs
+
+    @property
+    def stack(self) -> list:
+        return self.frames[-1].stack
+
+    @property
+    def spills(self) -> dict:
+        return self.frames[-1].spills
+
+    @property
+    def depth(self) -> int:
+        return self.frames[-1].depth
+
+    def copy(self) -> "State":
+        return State([f.copy() for f in self.frames], self.parent)
+
+    def key(self):
+        return tuple(f.key() for f in self.frames)
 
     def describe(self) -> str:
+        cf = len(self.frames) - 1
+        fr = self.frames[-1]
         out = []
-        for i, r in enumerate(self.regs):
+        for i, r in enumerate(fr.regs):
             if r.type != NOT_INIT:
-                out.append(f"R{i}={r.describe()}")
-        for base in sorted(self.spills):
-            r, size = self.spills[base]
-            out.append(f"fp{base - 512}={r.describe()}")
-        for b in range(0, 512, 8):
-            if b in self.spills:
+                out.append(f"R{i}={r.describe(cf)}")
+        for base in sorted(fr.spills):
+            r, size = fr.spills[base]
+            out.append(f"fp{base - 512}={r.describe(cf)}")
+        stack = fr.stack
+        for b in range(max(0, (512 - fr.depth) // 8 * 8), 512, 8):
+            if b in fr.spills:
                 continue
-            sl = self.stack[b:b + 8]
+            sl = stack[b:b + 8]
             if any(sl):
                 out.append(f"fp{b - 512}=" + "".join("?mz"[t] if t < 3 else "r" for t in reversed(sl)))
-        return " ".join(out)
+        text = " ".join(out)
+        return text if cf == 0 else f"frame{cf}: {text}"
 
 
 @dataclass
@@ -201,29 +283,42 @@ class Checkpoint:
     state: State
     parent: "Checkpoint | None"
     branches: int = 1
+    hit: int = 0
+    miss: int = 0
 
 
-def _stack_contains(old: State, cur: State) -> bool:
-    for i in range(512):
-        o, c = old.stack[i], cur.stack[i]
-        if o == STACK_INVALID or o == c == STACK_ZERO:
-            continue
-        if o == STACK_MISC and c != STACK_INVALID:
-            if c == STACK_SPILL and cur.spills.get(i - i % 8, (Reg(),))[0].type != SCALAR:
-                return False
-            continue
-        if o == c == STACK_SPILL:
-            continue
-        return False
+def _stack_contains(old: Frame, cur: Frame, idmap: dict) -> bool:
+    ostack, cstack = old.stack, cur.stack
+    if ostack != cstack:
+        for i in range(512):
+            o, c = ostack[i], cstack[i]
+            if o == STACK_INVALID or o == c:
+                continue
+            if o == STACK_MISC and c != STACK_INVALID:
+                if c == STACK_SPILL and cur.spills.get(i - i % 8, (_NOT_INIT,))[0].type != SCALAR:
+                    return False
+                continue
+            return False
     for base, (r, size) in old.spills.items():
         c = cur.spills.get(base)
-        if c is None or c[1] != size or not _reg_contains(r, c[0]):
+        if c is None or c[1] != size or not _reg_contains(r, c[0], idmap):
             return False
     return True
 
 
 def _subsumes(old: State, cur: State) -> bool:
-    return all(_reg_contains(o, c) for o, c in zip(old.regs, cur.regs)) and _stack_contains(old, cur)
+    if len(old.frames) != len(cur.frames):
+        return False
+    idmap: dict = {}
+    for fo, fc in zip(old.frames, cur.frames):
+        if fo.callsite != fc.callsite:
+            return False
+        for o, c in zip(fo.regs, fc.regs):
+            if not _reg_contains(o, c, idmap):
+                return False
+        if not _stack_contains(fo, fc, idmap):
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- program types (context access)
@@ -320,12 +415,41 @@ class Verdict:
     processed: int
     pc: int | None = None
     message: str = ""
-    states: dict = field(default_factory=dict)  # pc -> list of state strings seen (for the notebook)
+    #: pc -> the register/stack states seen there (strings, in processing order; for the notebook)
+    states: dict = field(default_factory=dict)
+    #: the walk in processing order: (pc, state before the insn) -- a slider steps through it
+    insn_states: list = field(default_factory=list)
+    prog_type: str = "socket_filter"
+    #: stack depth of each subprogram (bytes), as check_max_stack_depth sums them
+    stack_depth: tuple = ()
+
+    def raise_for(self) -> "Verdict":
+        if not self.accepted:
+            raise VerifierError(self.message, pc=self.pc, log=self.log)
+        return self
+
+    def to_json(self) -> dict:
+        return {"accepted": self.accepted, "prog_type": self.prog_type, "processed": self.processed,
+                "pc": self.pc, "message": self.message, "log": self.log}
 
 
 class _Reject(Exception):
-    def __init__(self, msg: str, pc: int):
-        self.msg, self.pc = msg, pc
+    def __init__(self, msg: str, pc: int, pre: tuple = ()):
+        self.msg, self.pc, self.pre = msg, pc, pre
+
+
+#: bpf-to-bpf calls nest at most this deep (MAX_CALL_FRAMES)
+MAX_CALL_FRAMES = 8
+MAX_BPF_STACK = 512
+#: how many (pc, state) pairs a Verdict keeps for the step slider
+MAX_INSN_STATES = 20000
+
+
+def _kernel_helper_names() -> dict:
+    from lwnlab.bpf import helpers
+    names = {hid: "bpf_" + name for hid, name in helpers.KNOWN_UNMODELLED.items()}
+    names.update({h.id: h.c_name for h in helpers.HELPERS.values()})
+    return names
 
 
 # --------------------------------------------------------------------------- the verifier
@@ -333,30 +457,62 @@ class _Reject(Exception):
 
 class Verifier:
     def __init__(self, insns: list[Insn], prog_type: str = "socket_filter", privileged: bool = True,
-                 max_insns: int = isa.BPF_COMPLEXITY_LIMIT_INSNS, log_level: int = 1):
+                 max_insns: int = isa.BPF_COMPLEXITY_LIMIT_INSNS, log_level: int = 1, *,
+                 maps: dict | None = None, privileges: Privileges | None = None, gates: Gates | None = None,
+                 accelerate_loops: bool = True):
         if prog_type not in PROG_TYPES:
             raise VerifierError(f"unknown program type {prog_type!r} (known: {', '.join(PROG_TYPES)})",
                                 field="prog_type")
         self.insns = list(insns)
         self.pt = PROG_TYPES[prog_type]
-        self.priv = privileged
+        if privileges is None:
+            privileges = Privileges.root() if privileged else Privileges.unprivileged()
+        self.privs = privileges
+        self.priv = privileges.privileged  # allow_ptr_leaks, bpf_capable, allow_uninit_stack
+        self.gates = gates or Gates()
+        self.maps = dict(maps or {})
         self.max_insns = max_insns
         self.log: list[str] = []
         self.log_level = log_level
         self.processed = 0
         self.explored: dict[int, list[Checkpoint]] = {}
         self.prune_points: set[int] = set()
+        self.ld_maps: dict[int, tuple] = {}  # pc of lddw -> (kind, MapSpec, value offset)
+        self.subprogs: list[int] = [0]
+        self.subprog_depth: list[int] = [0]
+        self.subprog_of: list[int] = []
+        self.id_gen = 0
+        self.states: dict[int, list[str]] = {}
+        self.insn_states: list[tuple[int, str]] = []
+        self.helper_names = _kernel_helper_names()
+        self.accelerate = accelerate_loops
+        self.jmps_processed = 0
+        self.prev_jmps = 0
+        self.prev_insns = 0
+        self.loop_hist: dict = {}
+        self.subprog_tail_call: set[int] = set()
 
     # ---- logging
     def _insn_text(self, pc: int) -> str:
-        text, _ = pseudo_c_one(self.insns, pc)
+        text, _ = pseudo_c_one(self.insns, pc, self.helper_names)
         return f"{pc}: ({self.insns[pc].code:02x}) {text}"
 
     # ---- structural passes
     def _check_structure(self) -> None:
         n = len(self.insns)
+        # add_subprog_and_kfunc(): calls to other functions need CAP_BPF
+        for pc, x in enumerate(self.insns):
+            if x.code == isa.BPF_JMP | isa.BPF_CALL and x.src == isa.BPF_PSEUDO_CALL \
+                    or x.code == isa.LDDW and x.src == isa.BPF_PSEUDO_FUNC:
+                if not self.privs.bpf_capable:
+                    raise _Reject("loading/calling other bpf or kernel functions are allowed for CAP_BPF and "
+                                  "CAP_SYS_ADMIN", pc)
+                if self.pt.name == "seccomp" and self.gates.lsm_restrict:
+                    raise _Reject("bpf-to-bpf calls are not allowed: the seccomp_extended LSM hook restricts this "
+                                  "filter to almost-cBPF", pc)
         try:
-            check_program(self.insns, max_insns=isa.BPF_COMPLEXITY_LIMIT_INSNS if self.priv else isa.BPF_MAXINSNS)
+            check_program(self.insns, max_insns=isa.BPF_COMPLEXITY_LIMIT_INSNS if self.priv else isa.BPF_MAXINSNS,
+                          allow_pseudo=True)
         except FilterError as e:
             msg = e.message
             if msg.startswith("jump to pc"):
@@ -366,8 +522,23 @@ class Verifier:
                 msg = "last insn is not an exit or jmp"
             elif msg.startswith("frame pointer"):
                 msg = "frame pointer is read only"
+            elif msg.startswith("call to pc"):
+                tgt = msg.split()[3].rstrip(",")
+                msg = f"call to invalid destination" if e.pc is None else \
+                    f"jump out of range from insn {e.pc} to {tgt}"
             raise _Reject(msg, e.pc if e.pc is not None else 0) from None
-        # check_cfg: reachability and back-edges
+        self._resolve_maps()
+        from lwnlab.bpf.program import subprogram_starts
+        self.subprogs = subprogram_starts(self.insns)
+        self.subprog_depth = [0] * len(self.subprogs)
+        owner = []
+        si = 0
+        for pc in range(n):
+            while si + 1 < len(self.subprogs) and pc >= self.subprogs[si + 1]:
+                si += 1
+            owner.append(si)
+        self.subprog_of = owner
+        # check_cfg: reachability and back-edges; prune points where visit_insn() marks them
         seen = [False] * n
         succ: dict[int, list[int]] = {}
         pc = 0
@@ -388,7 +559,14 @@ class Verifier:
                 self.prune_points.add(pc + 1 + d)
             elif k == "jmp":
                 succ[pc] = [pc + 1, pc + 1 + x.off]
-                self.prune_points.update((pc + 1, pc + 1 + x.off))
+                self.prune_points.add(pc)
+            elif k == "call":
+                self.prune_points.add(pc + 1)
+                if x.src == isa.BPF_PSEUDO_CALL:
+                    succ[pc] = [pc + 1, pc + 1 + x.imm]
+                    self.prune_points.add(pc)
+                else:
+                    succ[pc] = [pc + 1]
             else:
                 succ[pc] = [pc + 1]
             pc += 1
@@ -415,23 +593,59 @@ class Verifier:
             if not seen[pc]:
                 raise _Reject(f"unreachable insn {pc}", pc)
 
+    def _resolve_maps(self) -> None:
+        """resolve_pseudo_ldimm64(): lddw with a map source names a map the loader knows."""
+        from lwnlab.bpf.helpers import MapSpec
+        for pc, x in enumerate(self.insns):
+            if x.code != isa.LDDW or x.src == 0 or (pc and self.insns[pc - 1].code == isa.LDDW
+                                                     and (pc - 1) in self.ld_maps):
+                continue
+            if x.src in (isa.BPF_PSEUDO_BTF_ID, isa.BPF_PSEUDO_FUNC):
+                raise _Reject(f"lddw with src {x.src} ({isa.LDDW_SRC_NAMES[x.src]}) is not modelled by lwnlab's "
+                              "verifier (no BTF, no callbacks)", pc)
+            if self.pt.name == "seccomp" and self.gates.lsm_restrict:
+                raise _Reject("maps are not allowed: the seccomp_extended LSM hook restricts this filter to "
+                              "almost-cBPF", pc)
+            spec = self.maps.get(x.imm)
+            if not isinstance(spec, MapSpec):
+                if x.src in (isa.BPF_PSEUDO_MAP_IDX, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+                    raise _Reject(f"fd_array[{x.imm}] is not pointing to valid bpf_map", pc)
+                raise _Reject(f"fd {x.imm} is not pointing to valid bpf_map", pc)
+            off = self.insns[pc + 1].imm & M32
+            if x.src in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+                if spec.type != 2 or spec.max_entries != 1:  # map_direct_value_addr: arrays of one element
+                    raise _Reject("direct value access on this map type is not supported "
+                                  f"({spec.type_name}, max_entries={spec.max_entries})", pc)
+                if off >= spec.value_size:
+                    raise _Reject(f"invalid access to map value pointer, value_size={spec.value_size} off={off}",
+                                  pc)
+                self.ld_maps[pc] = ("value", spec, off)
+            else:
+                self.ld_maps[pc] = ("map", spec, 0)
+
     # ---- main loop
     def run(self) -> Verdict:
         try:
             self._check_structure()
             self._do_check()
+            self._check_max_stack_depth()
         except _Reject as r:
+            self.log.extend(r.pre)
             self.log.append(r.msg)
             self.log.append(f"processed {self.processed} insns (limit {isa.BPF_COMPLEXITY_LIMIT_INSNS})")
-            return Verdict(False, "\n".join(self.log) + "\n", self.processed, r.pc, r.msg)
+            return self._verdict(False, r.pc, r.pre[0] if r.pre else r.msg)
         self.log.append(f"processed {self.processed} insns (limit {isa.BPF_COMPLEXITY_LIMIT_INSNS})")
-        return Verdict(True, "\n".join(self.log) + "\n", self.processed)
+        return self._verdict(True, None, "")
+
+    def _verdict(self, ok: bool, pc, msg: str) -> Verdict:
+        return Verdict(ok, "\n".join(self.log) + "\n", self.processed, pc, msg, self.states, self.insn_states,
+                       self.pt.name, tuple(self.subprog_depth))
 
     def _initial(self) -> State:
-        regs = [Reg() for _ in range(11)]
+        regs = [_NOT_INIT] * 11
         regs[1] = Reg.ptr(PTR_TO_CTX)
         regs[10] = Reg.ptr(PTR_TO_STACK)
-        return State(regs, [STACK_INVALID] * 512, {})
+        return State([Frame(regs, [STACK_INVALID] * 512, {})])
 
     def _end_path(self, st: State) -> None:
         cp = st.parent
@@ -441,64 +655,99 @@ class Verifier:
                 break
             cp = cp.parent
 
+    def _record(self, pc: int, st: State) -> None:
+        d = st.describe()
+        self.states.setdefault(pc, []).append(d)
+        if len(self.insn_states) < MAX_INSN_STATES:
+            self.insn_states.append((pc, d))
+
     def _do_check(self) -> None:
         pending: list[tuple[int, int, State]] = []
         st = self._initial()
         pc = 0
-        prev = None
+        log = self.log_level > 0
         while True:
             if pc is None:
                 if not pending:
                     return
                 src, pc, st = pending.pop()
-                if self.log_level:
+                if log:
                     self.log.append(f"from {src} to {pc}: {st.describe()}")
-            if pc in self.prune_points and pc != prev:
+            self.processed += 1
+            if self.processed > self.max_insns:
+                raise _Reject(f"BPF program is too large. Processed {self.processed} insn", pc)
+            if pc in self.prune_points:
                 verdict = self._visit(pc, st)
                 if verdict == "prune":
-                    if self.log_level:
+                    if log:
                         self.log.append(f"{pc}: safe")
                     self._end_path(st)
                     pc = None
                     continue
-            self.processed += 1
-            if self.processed > self.max_insns:
-                raise _Reject(f"BPF program is too large. Processed {self.processed} insn", pc)
-            if self.log_level:
+                if verdict is not None and verdict != "new":  # a fast-forwarded loop
+                    st = verdict
+            if log:
+                self._record(pc, st)
                 self.log.append(self._insn_text(pc))
             try:
                 nxt, branch = self._step(pc, st)
             except _Reject as r:
+                if not log:
+                    self._record(pc, st)
                 self.log.append(f"{pc}: {st.describe()}")
                 raise r
             if branch is not None:
-                if len(pending) >= BPF_COMPLEXITY_LIMIT_JMP_SEQ:
-                    raise _Reject(f"The sequence of {len(pending)} jumps is too complex.", pc)
                 if st.parent is not None:
                     st.parent.branches += 1
                 pending.append((pc, branch[0], branch[1]))
-            prev = pc
+                if len(pending) > BPF_COMPLEXITY_LIMIT_JMP_SEQ:
+                    raise _Reject(f"The sequence of {len(pending)} jumps is too complex.", pc)
             if nxt is None:
                 self._end_path(st)
             pc = nxt
 
-    def _visit(self, pc: int, st: State) -> str:
+    def _visit(self, pc: int, st: State):
+        """is_state_visited(): prune against explored states, detect loops, maybe add a checkpoint."""
+        add_new = (self.jmps_processed - self.prev_jmps >= 2 and self.processed - self.prev_insns >= 8)
         lst = self.explored.setdefault(pc, [])
         key = None
-        for cp in lst:
+        i = 0
+        looping = False
+        while i < len(lst):
+            cp = lst[i]
             if cp.branches > 0:
-                if key is None:
-                    key = st.key()
-                if cp.state.key() == key:
-                    raise _Reject(f"infinite loop detected at insn {pc}", pc)
-                continue
-            if _subsumes(cp.state, st):
+                if len(cp.state.frames) == len(st.frames):
+                    if key is None:
+                        key = st.key()
+                    if cp.state.key() == key:
+                        raise _Reject(f"infinite loop detected at insn {pc}", pc)
+                    looping = True
+                if self.jmps_processed - self.prev_jmps < 20 and self.processed - self.prev_insns < 100:
+                    add_new = False
+            elif _subsumes(cp.state, st):
+                cp.hit += 1
                 return "prune"
+            if add_new:
+                cp.miss += 1
+            if cp.miss > cp.hit * 3 + 3:
+                lst.pop(i)
+                continue
+            i += 1
+        if looping and self.accelerate:
+            fast = self._accelerate(pc, st)
+            if fast is not None:
+                return fast
+        if not add_new:
+            return None
         cp = Checkpoint(pc, st.copy(), st.parent)
         cp.state.parent = None
         lst.append(cp)
         st.parent = cp
+        self.prev_jmps, self.prev_insns = self.jmps_processed, self.processed
         return "new"
+
+    def _accelerate(self, pc: int, st: State):
+        return None
 
     # ---- register helpers
     def _read(self, st: State, r: int, pc: int) -> Reg:
@@ -521,7 +770,12 @@ class Verifier:
             return pc + 1, None
         if k == "lddw":
             if x.src != 0:
-                raise _Reject("maps are not modelled by lwnlab's verifier yet (lddw with a pseudo source)", pc)
+                kind, spec, off = self.ld_maps[pc]
+                if kind == "map":
+                    st.regs[x.dst] = Reg.ptr(CONST_PTR_TO_MAP, map=spec)
+                else:
+                    st.regs[x.dst] = Reg.ptr(PTR_TO_MAP_VALUE, off, map=spec)
+                return pc + 2, None
             v = (x.imm & M32) | ((self.insns[pc + 1].imm & M32) << 32)
             st.regs[x.dst] = Reg.const(v)
             return pc + 2, None
@@ -556,10 +810,13 @@ class Verifier:
             size = isa.SIZE_BYTES[x.code & 0x18]
             st.regs[0] = Reg.bounded(0, (1 << (8 * size)) - 1)
             return pc + 1, None
+        self.jmps_processed += 1
         if k == "ja":
             d = x.imm if cls == isa.BPF_JMP32 else x.off
             return pc + 1 + d, None
         if k == "exit":
+            if len(st.frames) > 1:
+                return self._return_from_subprog(pc, st), None
             r0 = st.regs[0]
             if r0.type == NOT_INIT:
                 raise _Reject("R0 !read_ok", pc)
@@ -570,11 +827,240 @@ class Verifier:
             return None, None
         if k == "call":
             if x.src == isa.BPF_PSEUDO_CALL:
-                raise _Reject("bpf-to-bpf calls are not modelled by lwnlab's verifier yet", pc)
-            raise _Reject(f"helper calls are not modelled by lwnlab's verifier yet (call #{x.imm})", pc)
+                return self._call_subprog(pc, x, st), None
+            return self._call_helper(pc, x, st), None
         if k == "jmp":
             return self._cond_jmp(pc, x, cls, st)
         raise _Reject(f"unknown opcode {x.code:02x}", pc)  # pragma: no cover
+
+    # ---- helper calls (check_helper_call / check_func_arg)
+    def _call_helper(self, pc: int, x: Insn, st: State) -> int:
+        hid = x.imm
+        try:
+            proto = H.check_helper_allowed(hid, self.pt.name, self.privs, self.gates)
+        except VerifierError as e:
+            name = H.helper_name(hid)
+            cname = "unknown" if name.startswith("#") else "bpf_" + name
+            raise _Reject(e.message.replace(f"helper {name}#{hid}", f"helper {cname}#{hid}"), pc) from None
+        regs = st.regs
+        map_spec = None
+        const_key = None
+        mem = None  # (regno, reg, raw) of the last ARG_PTR_TO_[UNINIT_]MEM, sized by the next argument
+        raw_write = None  # (regno, reg, size) the helper fills in (meta->raw_mode)
+        for i, at in enumerate(proto.args):
+            regno = i + 1
+            reg = regs[regno]
+            if reg.type == NOT_INIT:
+                raise _Reject(f"R{regno} !read_ok", pc)
+            if at == H.ARG_ANYTHING:
+                if self._leak(reg):
+                    raise _Reject(f"R{regno} leaks addr into helper function", pc)
+                continue
+            is_null = reg.type == SCALAR and reg.var.mask == 0 and reg.var.value == 0
+            if is_null and at in (H.ARG_PTR_TO_MAP_VALUE_OR_NULL, H.ARG_PTR_TO_TASK_OR_NULL):
+                continue
+            expected = _ARG_TYPES[at]
+            if reg.type not in expected[0]:
+                raise _Reject(f"R{regno} type={reg.type} expected={expected[1]}", pc)
+            if at == H.ARG_PTR_TO_CTX and (reg.off or not reg.var.is_const() or reg.var.value):
+                raise _Reject(f"dereference of modified ctx ptr R{regno} off={reg.off} disallowed", pc)
+            if at == H.ARG_CONST_MAP_PTR:
+                map_spec = reg.map
+            elif at in (H.ARG_PTR_TO_MAP_KEY, H.ARG_PTR_TO_MAP_VALUE, H.ARG_PTR_TO_MAP_VALUE_OR_NULL):
+                if map_spec is None:
+                    what = "key" if at == H.ARG_PTR_TO_MAP_KEY else "value"
+                    raise _Reject(f"invalid map_ptr to access map->{what}", pc)
+                size = map_spec.key_size if at == H.ARG_PTR_TO_MAP_KEY else map_spec.value_size
+                self._helper_mem(pc, st, regno, reg, size, False, False)
+                if at == H.ARG_PTR_TO_MAP_KEY and map_spec.type == H.BPF_MAP_TYPE_ARRAY:
+                    const_key = self._const_map_key(st, reg, size)
+            elif at in (H.ARG_PTR_TO_MEM, H.ARG_PTR_TO_UNINIT_MEM):
+                mem = (regno, reg, at == H.ARG_PTR_TO_UNINIT_MEM)
+            elif at in (H.ARG_CONST_SIZE, H.ARG_CONST_SIZE_OR_ZERO):
+                zero_ok = at == H.ARG_CONST_SIZE_OR_ZERO
+                if mem is None or mem[0] != regno - 1:  # pragma: no cover - the table pairs them
+                    raise _Reject(f"verifier internal error: size argument R{regno} without memory", pc)
+                raw = mem[2] and reg.var.mask == 0  # a variable size disables raw mode
+                if reg.smin < 0:
+                    raise _Reject(f"R{regno} min value is negative, either use unsigned or 'var &= const'", pc)
+                if reg.umin == 0 and not zero_ok:
+                    raise _Reject(f"R{regno} invalid zero-sized read: u64=[{_s64(reg.umin)},{_s64(reg.umax)}]", pc)
+                if reg.umax >= BPF_MAX_VAR_SIZ:
+                    raise _Reject(f"R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'", pc)
+                self._helper_mem(pc, st, mem[0], mem[1], reg.umax, zero_ok, raw)
+                if raw:
+                    raw_write = (mem[0], mem[1], reg.umax)
+        if raw_write is not None:  # the helper writes these bytes: STACK_MISC from now on
+            rno, preg, size = raw_write
+            for j in range(size):
+                self._mem(pc, st, rno, preg, j, 1, write=True, value=None)
+        for r in range(1, 6):
+            regs[r] = _NOT_INIT
+        if proto.ret == H.RET_INTEGER:
+            regs[0] = _UNKNOWN
+        elif proto.ret == H.RET_VOID:
+            regs[0] = _NOT_INIT
+        elif proto.ret == H.RET_PTR_TO_MAP_VALUE_OR_NULL:
+            if map_spec is None:  # pragma: no cover
+                raise _Reject("kernel subsystem misconfigured verifier", pc)
+            if hid == 1 and const_key is not None and const_key < map_spec.max_entries:
+                # Linux 6.14+ (observed on 6.18): an array lookup with a constant in-range key is never NULL
+                regs[0] = Reg.ptr(PTR_TO_MAP_VALUE, map=map_spec)
+            else:
+                self.id_gen += 1
+                regs[0] = Reg.ptr(PTR_TO_MAP_VALUE_OR_NULL, map=map_spec, id=self.id_gen)
+        else:  # pragma: no cover - no modelled helper returns a task pointer
+            raise _Reject(f"unknown return type {proto.ret} of {proto.c_name}#{hid}", pc)
+        if map_spec is not None:
+            self._check_map_func_compatibility(pc, map_spec, proto)
+        if proto.id == 12 and self.subprog_of:
+            self.subprog_tail_call.add(self.subprog_of[pc])
+        return pc + 1
+
+    def _const_map_key(self, st: State, reg: Reg, key_size: int):
+        """get_constant_map_key(): the key on the stack as a constant (zeroed bytes or a scalar spill)."""
+        if not self.privs.bpf_capable or reg.type != PTR_TO_STACK or not reg.var.is_const():
+            return None
+        fr = st.frames[reg.frame]
+        k = _s64(reg.var.value) + reg.off + 512
+        if not 0 <= k < 512:
+            return None
+        end = k - k % 8 + 8
+        stack = fr.stack
+        zeros = 0
+        for i in range(k, end):
+            if stack[i] != STACK_ZERO:
+                break
+            zeros += 1
+        if zeros >= key_size:
+            return 0
+        sp = fr.spills.get(k - k % 8)
+        if sp is None or sp[0].type != SCALAR:
+            return None
+        n = 0
+        for i in range(k, end):
+            if stack[i] != STACK_SPILL:
+                break
+            n += 1
+        if n != key_size or sp[0].var.mask:
+            return None
+        return sp[0].var.value
+
+    def _check_map_func_compatibility(self, pc: int, spec, proto) -> None:
+        fid = proto.id
+        ok = True
+        if spec.type == H.BPF_MAP_TYPE_PROG_ARRAY and fid != 12:
+            ok = False
+        if spec.type == H.BPF_MAP_TYPE_TASK_STORAGE and fid not in (156, 157):
+            ok = False
+        if fid == 12 and spec.type != H.BPF_MAP_TYPE_PROG_ARRAY:
+            ok = False
+        if fid in (156, 157) and spec.type != H.BPF_MAP_TYPE_TASK_STORAGE:
+            ok = False
+        if not ok:
+            raise _Reject(f"cannot pass map_type {spec.type} into func {proto.c_name}#{fid}", pc)
+
+    def _helper_mem(self, pc: int, st: State, regno: int, reg: Reg, size: int, zero_ok: bool, raw: bool) -> None:
+        """check_helper_mem_access(): memory a helper reads (or, raw, fills in)."""
+        if reg.type == PTR_TO_MAP_VALUE:
+            self._map_region(pc, regno, reg, reg.off, size, reg.map.value_size, zero_ok)
+            return
+        # PTR_TO_STACK: check_stack_range_initialized(ACCESS_HELPER)
+        fr = st.frames[reg.frame]
+        if size == 0 and not zero_ok:
+            raise _Reject("invalid zero-sized read", pc)
+        if reg.var.is_const():
+            min_off = max_off = _s64(reg.var.value) + reg.off
+        else:
+            if reg.smax >= BPF_MAX_VAR_OFF or reg.smin <= -BPF_MAX_VAR_OFF:
+                raise _Reject(f"invalid unbounded variable-offset indirect access to stack R{regno}", pc)
+            min_off, max_off = reg.smin + reg.off, reg.smax + reg.off
+        if min_off < -MAX_BPF_STACK or min_off > -1 or max_off + size > 0:
+            if reg.var.is_const():
+                raise _Reject(f"invalid indirect access to stack R{regno} off={reg.off} size={size}", pc)
+            raise _Reject(f"invalid variable-offset indirect access to stack R{regno} var_off={reg.var} "
+                          f"off={reg.off} size={size}", pc)
+        if -min_off > fr.depth:
+            fr.depth = -min_off
+            if -min_off > self.subprog_depth[fr.subprog]:
+                self.subprog_depth[fr.subprog] = -min_off
+        if not reg.var.is_const():
+            if not self.privs.perfmon_capable:  # !env->bypass_spec_v1
+                raise _Reject(f"R{regno} indirect variable offset stack access prohibited for !root, "
+                              f"var_off={reg.var}", pc)
+            raw = False
+        if raw:
+            return
+        stack = fr.stack
+        for i in range(min_off, max_off + size):
+            b = i + 512
+            t = stack[b]
+            if t == STACK_MISC:
+                continue
+            if t == STACK_ZERO or (t == STACK_INVALID and self.priv):
+                continue  # helper reads do not clobber the slot (Linux 6.18: a zeroed key stays constant)
+            if t == STACK_SPILL:
+                sp = fr.spills.get(b - b % 8)
+                if sp is not None and (sp[0].type == SCALAR or self.priv):
+                    continue
+            if reg.var.is_const():
+                raise _Reject(f"invalid indirect read from stack R{regno} off {min_off}+{i - min_off} size {size}",
+                              pc)
+            raise _Reject(f"invalid indirect read from stack R{regno} var_off {reg.var}+{i - min_off} size {size}",
+                          pc)
+
+    # ---- bpf-to-bpf calls (check_func_call / prepare_func_exit)
+    def _call_subprog(self, pc: int, x: Insn, st: State) -> int:
+        target = pc + 1 + x.imm
+        if len(st.frames) >= MAX_CALL_FRAMES:
+            raise _Reject(f"the call stack of {len(st.frames) + 1} frames is too deep", pc)
+        caller = st.frames[-1]
+        regs = [_NOT_INIT] * 11
+        for r in range(1, 6):
+            regs[r] = caller.regs[r]
+        fno = len(st.frames)
+        regs[10] = Reg.ptr(PTR_TO_STACK, frame=fno)
+        for r in range(0, 6):
+            caller.regs[r] = _NOT_INIT
+        st.frames.append(Frame(regs, [STACK_INVALID] * 512, {}, pc, self.subprogs.index(target)))
+        if self.log_level:
+            self.log.append(f"caller:\n{_frame_text(caller, fno - 1)}\ncallee:\n{_frame_text(st.frames[-1], fno)}")
+        return target
+
+    def _return_from_subprog(self, pc: int, st: State) -> int:
+        callee = st.frames[-1]
+        r0 = callee.regs[0]
+        if r0.type == PTR_TO_STACK:
+            raise _Reject("cannot return stack pointer to the caller", pc)
+        st.frames.pop()
+        st.frames[-1].regs[0] = r0
+        if self.log_level:
+            self.log.append(f"returning from callee:\n{_frame_text(callee, len(st.frames))}\n"
+                            f"to caller at {callee.callsite + 1}:\n{_frame_text(st.frames[-1], len(st.frames) - 1)}")
+        return callee.callsite + 1
+
+    def _check_max_stack_depth(self) -> None:
+        """check_max_stack_depth(): the deepest chain of calls fits in 512 bytes of stack, 8 frames."""
+        calls: dict[int, list[tuple[int, int]]] = {i: [] for i in range(len(self.subprogs))}
+        for pc, x in enumerate(self.insns):
+            if x.code == isa.BPF_JMP | isa.BPF_CALL and x.src == isa.BPF_PSEUDO_CALL and self.subprog_of:
+                calls[self.subprog_of[pc]].append((pc, self.subprogs.index(pc + 1 + x.imm)))
+
+        def walk(idx: int, frame: int, depth: int, site: int) -> None:
+            if idx and idx in self.subprog_tail_call and depth >= 256:
+                raise _Reject("tail_calls are not allowed when call stack of previous frames is "
+                              f"{depth} bytes. Too large", site)
+            d = self.subprog_depth[idx]
+            depth += (d + 15) // 16 * 16  # round_up_stack_depth() with the JIT on
+            if depth > MAX_BPF_STACK:
+                raise _Reject(f"combined stack size of {frame + 1} calls is {depth}. Too large", site)
+            for cpc, callee in calls[idx]:
+                if frame + 1 >= MAX_CALL_FRAMES:
+                    raise _Reject(f"the call stack of {frame + 1} frames is too deep !", cpc)
+                walk(callee, frame + 1, depth, cpc)
+
+        if len(self.subprogs) > 1:
+            walk(0, 0, 0, 0)
 
     # ---- ALU
     def _alu(self, pc: int, x: Insn, k: str, cls: int, st: State) -> None:
@@ -644,6 +1130,12 @@ class Verifier:
             if op == isa.BPF_SUB and self.priv:
                 return Reg.unknown()  # __mark_reg_unknown(): all 64 bits
             raise _Reject(f"R{x.dst} 32-bit pointer arithmetic prohibited", pc)
+        ptr, off = (dst, src) if dst.is_ptr() else (src, dst)
+        if ptr.type == PTR_TO_MAP_VALUE_OR_NULL:
+            raise _Reject(f"R{x.dst} pointer arithmetic on {ptr.type} prohibited, null-check it first", pc)
+        if ptr.type == CONST_PTR_TO_MAP:
+            if not (off.is_const() and off.value == 0 and op == isa.BPF_ADD):
+                raise _Reject(f"R{x.dst} pointer arithmetic on {ptr.type} prohibited", pc)
         if op not in (isa.BPF_ADD, isa.BPF_SUB):
             r = x.dst
             if op in (isa.BPF_AND, isa.BPF_OR, isa.BPF_XOR):
@@ -654,8 +1146,6 @@ class Verifier:
             raise _Reject(f"R{x.dst} tried to subtract pointer from scalar", pc)
         if op == isa.BPF_SUB and ptr.type == PTR_TO_STACK:
             raise _Reject(f"R{x.dst} subtraction from stack pointer prohibited", pc)
-        if ptr.type in (CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE_OR_NULL):
-            raise _Reject(f"R{x.dst} pointer arithmetic on {ptr.type} prohibited", pc)
         if off.is_const():
             v = _s64(off.value)
             if v >= BPF_MAX_VAR_OFF or v <= -BPF_MAX_VAR_OFF:
@@ -663,7 +1153,7 @@ class Verifier:
             new_off = ptr.off + v if op == isa.BPF_ADD else ptr.off - v
             if new_off >= BPF_MAX_VAR_OFF or new_off <= -BPF_MAX_VAR_OFF:
                 raise _Reject(f"value {new_off} makes {ptr.type} pointer be out of bounds", pc)
-            return Reg(ptr.type, new_off, ptr.umin, ptr.umax, ptr.smin, ptr.smax, ptr.var)
+            return ptr.with_off(new_off)
         # check_reg_sane_offset() on the offset register
         if off.smin == S64_MIN:
             raise _Reject(f"math between {ptr.type} pointer and register with unbounded min value is not allowed",
@@ -676,26 +1166,21 @@ class Verifier:
         nv = _scalar_alu(op, pvar, off, True, 0)
         if nv.smin == S64_MIN or nv.smin >= BPF_MAX_VAR_OFF or nv.smin <= -BPF_MAX_VAR_OFF:
             raise _Reject(f"value {nv.smin} makes {ptr.type} pointer be out of bounds", pc)
-        return Reg(ptr.type, ptr.off, nv.umin, nv.umax, nv.smin, nv.smax, nv.var)
+        return ptr.with_var(nv.umin, nv.umax, nv.smin, nv.smax, nv.var)
 
     def _atomic(self, pc: int, x: Insn, st: State) -> int:
         base = self._read(st, x.dst, pc)
         src = self._read(st, x.src, pc)
         if x.imm == isa.BPF_CMPXCHG:
             self._read(st, 0, pc)
-        if base.type != PTR_TO_STACK:
-            what = "ctx" if base.type == PTR_TO_CTX else base.type
-            if base.type == PTR_TO_CTX:
-                raise _Reject(f"BPF_ATOMIC stores into R{x.dst} {what} is not allowed", pc)
-            if base.type == SCALAR:
-                raise _Reject(f"R{x.dst} invalid mem access 'scalar'", pc)
-            raise _Reject(f"atomics on {what} are not modelled by lwnlab's verifier yet", pc)
+        if base.type == PTR_TO_CTX:
+            raise _Reject(f"BPF_ATOMIC stores into R{x.dst} ctx is not allowed", pc)
         if src.is_ptr() and not self.priv:
             raise _Reject(f"R{x.src} leaks addr into mem", pc)
         size = isa.SIZE_BYTES[x.code & 0x18]
         # an atomic is a read and a write of the slot
         self._mem(pc, st, x.dst, base, x.off, size, write=False, value=None)
-        self._mem(pc, st, x.dst, base, x.off, size, write=True, value=Reg.unknown())
+        self._mem(pc, st, x.dst, base, x.off, size, write=True, value=None)
         if x.imm == isa.BPF_CMPXCHG:
             st.regs[0] = Reg.unknown() if size == 8 else Reg.bounded(0, M32)
         elif x.imm & isa.BPF_FETCH:
@@ -726,16 +1211,49 @@ class Verifier:
             return Reg.unknown() if size == 8 else Reg.bounded(0, (1 << (8 * size)) - 1)
         if base.type == PTR_TO_STACK:
             return self._stack(pc, st, regno, base, off, size, write, value, value_regno, is_st, sx)
+        if base.type == PTR_TO_MAP_VALUE:
+            if write and value is not None and value.is_ptr() and not self.priv:
+                raise _Reject(f"R{value_regno} leaks addr into map", pc)
+            self._map_region(pc, regno, base, base.off + off, size, base.map.value_size)
+            if write:
+                return None
+            return self._loaded(None, size, sx)
         raise _Reject(f"R{regno} invalid mem access '{base.type}'", pc)
+
+    def _map_region(self, pc, regno, reg: Reg, off: int, size: int, mem_size: int, zero_ok: bool = False,
+                    what: str = "map value") -> None:
+        """check_mem_region_access(): the fixed and the variable offset of a map pointer against the size."""
+        def ok(o):
+            return o >= 0 and (size > 0 or (size == 0 and zero_ok)) and o + size <= mem_size
+
+        def bad(o):
+            name = "key_size" if what == "map key" else "value_size"
+            return (f"invalid access to {what}, {name}={mem_size} off={o} size={size}",)
+
+        smin = reg.smin
+        if smin < 0 and (smin == S64_MIN or not (-(1 << 31) <= off + smin < (1 << 31)) or smin + off < 0):
+            raise _Reject(f"R{regno} min value is negative, either use unsigned index or do a if (index >=0) "
+                          "check.", pc)
+        if not ok(smin + off):
+            raise _Reject(f"R{regno} min value is outside of the allowed memory range", pc, bad(smin + off))
+        if reg.umax >= BPF_MAX_VAR_OFF:
+            raise _Reject(f"R{regno} unbounded memory access, make sure to bounds check any such access", pc)
+        if not ok(reg.umax + off):
+            raise _Reject(f"R{regno} max value is outside of the allowed memory range", pc, bad(reg.umax + off))
 
     def _stack(self, pc, st, regno, base, off, size, write, value, value_regno, is_st, sx):
         verb = "write to" if write else "read from"
+        st = st.frames[base.frame]  # func(env, reg): the frame the pointer points into
         if not base.var.is_const():
             lo, hi = base.off + off + base.smin, base.off + off + base.smax
             if lo < -512 or hi + size > 0:
                 raise _Reject(f"invalid variable-offset {verb} stack R{regno} var_off={base.var} "
                               f"off={base.off + off} size={size}", pc)
             idx = range(lo + 512, hi + size + 512)
+            if -lo > st.depth:
+                st.depth = -lo
+                if -lo > self.subprog_depth[st.subprog]:
+                    self.subprog_depth[st.subprog] = -lo
             if write:
                 for i in idx:
                     if st.stack[i] == STACK_SPILL:
@@ -758,7 +1276,10 @@ class Verifier:
         if a < -512 or a + size > 0:
             raise _Reject(f"invalid {verb} stack R{regno} off={a} size={size}", pc)
         i0 = a + 512
-        st.depth = max(st.depth, -a)
+        if -a > st.depth:
+            st.depth = -a
+            if -a > self.subprog_depth[st.subprog]:
+                self.subprog_depth[st.subprog] = -a
         slot = i0 - i0 % 8
         if write:
             if value is not None and value.is_ptr():
@@ -819,31 +1340,86 @@ class Verifier:
         is32 = cls == isa.BPF_JMP32
         op = x.code & 0xF0
         dst = self._read(st, x.dst, pc)
-        if x.code & isa.BPF_X:
+        use_x = x.code & isa.BPF_X
+        if use_x:
             src = self._read(st, x.src, pc)
             if self._leak(src):
                 raise _Reject(f"R{x.src} pointer comparison prohibited", pc)
         else:
             src = Reg.const(x.imm & M32 if is32 else x.imm)
-        if self._leak(dst):
-            raise _Reject(f"R{x.dst} pointer comparison prohibited", pc)
+        null_check = (not is32 and not use_x and x.imm == 0 and op in (isa.BPF_JEQ, isa.BPF_JNE)
+                      and dst.type == PTR_TO_MAP_VALUE_OR_NULL)
         taken = _branch_taken(op, dst, src, is32)
         tgt = pc + 1 + x.off
         if taken == 1:
             return tgt, None
         if taken == 0:
             return pc + 1, None
-        other = st.copy()
         t_dst, t_src = _refine(op, dst, src, is32, True)
         f_dst, f_src = _refine(op, dst, src, is32, False)
         if t_dst is None or f_dst is None:  # an empty side: the bounds say it is dead after all
             return (pc + 1, None) if t_dst is None else (tgt, None)
+        if not null_check and self._leak(dst):
+            raise _Reject(f"R{x.dst} pointer comparison prohibited", pc)
+        other = st.copy()
         other.regs[x.dst] = t_dst
         st.regs[x.dst] = f_dst
-        if x.code & isa.BPF_X:
+        if use_x:
             other.regs[x.src] = t_src if x.src != x.dst else t_dst
             st.regs[x.src] = f_src if x.src != x.dst else f_dst
+        if null_check:
+            # mark_ptr_or_null_regs(): every copy with the same id, in every frame, on each side
+            _mark_ptr_or_null(st, dst.id, op == isa.BPF_JNE)
+            _mark_ptr_or_null(other, dst.id, op == isa.BPF_JEQ)
+        elif use_x and not is32 and dst.is_ptr() and src.is_ptr() and op in (isa.BPF_JEQ, isa.BPF_JNE):
+            eq = other if op == isa.BPF_JEQ else st
+            if _not_null(dst) and src.type == PTR_TO_MAP_VALUE_OR_NULL:
+                eq.regs[x.src] = _non_null(src)
+            if _not_null(src) and dst.type == PTR_TO_MAP_VALUE_OR_NULL:
+                eq.regs[x.dst] = _non_null(dst)
         return pc + 1, (tgt, other)
+
+
+def _not_null(r: Reg) -> bool:
+    return r.type == PTR_TO_MAP_VALUE
+
+
+def _non_null(r: Reg) -> Reg:
+    return Reg(PTR_TO_MAP_VALUE, r.off, r.umin, r.umax, r.smin, r.smax, r.var, 0, r.map, r.frame)
+
+
+def _mark_ptr_or_null(st: State, rid: int, is_null: bool) -> None:
+    for fr in st.frames:
+        regs = fr.regs
+        for i, r in enumerate(regs):
+            if r.type == PTR_TO_MAP_VALUE_OR_NULL and r.id == rid:
+                regs[i] = Reg.const(0) if is_null else _non_null(r)
+        for base, (r, size) in list(fr.spills.items()):
+            if r.type == PTR_TO_MAP_VALUE_OR_NULL and r.id == rid:
+                fr.spills[base] = (Reg.const(0) if is_null else _non_null(r), size)
+
+
+_MEM_TYPES = ((PTR_TO_STACK, PTR_TO_MAP_VALUE),
+              "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_")
+#: compatible_reg_types[]: what each argument type accepts (lwnlab's register types) and the kernel's list
+_ARG_TYPES = {
+    H.ARG_CONST_MAP_PTR: ((CONST_PTR_TO_MAP,), "map_ptr"),
+    H.ARG_PTR_TO_MAP_KEY: _MEM_TYPES,
+    H.ARG_PTR_TO_MAP_VALUE: _MEM_TYPES,
+    H.ARG_PTR_TO_MAP_VALUE_OR_NULL: _MEM_TYPES,
+    H.ARG_PTR_TO_MEM: _MEM_TYPES,
+    H.ARG_PTR_TO_UNINIT_MEM: _MEM_TYPES,
+    H.ARG_CONST_SIZE: ((SCALAR,), "scalar"),
+    H.ARG_CONST_SIZE_OR_ZERO: ((SCALAR,), "scalar"),
+    H.ARG_PTR_TO_CTX: ((PTR_TO_CTX,), "ctx"),
+    H.ARG_PTR_TO_TASK_OR_NULL: ((), "ptr_, trusted_ptr_, rcu_ptr_"),
+    H.ARG_PTR_TO_TASK: ((), "ptr_, trusted_ptr_, rcu_ptr_"),
+}
+
+
+def _frame_text(fr: Frame, fno: int) -> str:
+    st = State([fr])
+    return f" frame{fno}: " + st.describe()
 
 
 # --------------------------------------------------------------------------- scalar arithmetic
@@ -1099,18 +1675,26 @@ def _narrow(op: int, a: Reg, b: Reg) -> Reg | None:
 # --------------------------------------------------------------------------- public API
 
 
-def verify(insns, prog_type: str = "socket_filter", *, privileged: bool = True,
-           max_insns: int = isa.BPF_COMPLEXITY_LIMIT_INSNS, log_level: int = 1) -> Verdict:
-    """Run the verifier; returns a :class:`Verdict` (accepted or not, the log, processed count)."""
+def check(insns, prog_type: str = "socket_filter", *, privileged: bool = True, maps: dict | None = None,
+          privileges: Privileges | None = None, gates: Gates | None = None,
+          max_insns: int = isa.BPF_COMPLEXITY_LIMIT_INSNS, log_level: int = 1,
+          accelerate_loops: bool = True) -> Verdict:
+    """Run the verifier and return its :class:`Verdict` (accepted or not, the log, pc, message, states).
+
+    ``maps`` maps the imm of ``lddw`` to a :class:`~lwnlab.bpf.helpers.MapSpec`: the fd for
+    ``BPF_PSEUDO_MAP_FD``/``_VALUE`` and the index for ``BPF_PSEUDO_MAP_IDX``/``_IDX_VALUE``.
+    ``privileges`` defaults to root when ``privileged`` else to an unprivileged loader; ``gates``
+    are the seccomp proposal's LSM/Yama switches.
+    """
     if isinstance(insns, (bytes, bytearray)):
         from lwnlab.bpf.program import decode
         insns = decode(insns)
-    return Verifier(insns, prog_type, privileged, max_insns, log_level).run()
+    return Verifier(insns, prog_type, privileged, max_insns, log_level, maps=maps, privileges=privileges,
+                    gates=gates, accelerate_loops=accelerate_loops).run()
 
 
-def check(insns, prog_type: str = "socket_filter", *, privileged: bool = True, **kw) -> Verdict:
-    """Like :func:`verify` but raise :class:`~lwnlab.errors.VerifierError` (pc, log) on rejection."""
-    v = verify(insns, prog_type, privileged=privileged, **kw)
-    if not v.accepted:
-        raise VerifierError(v.message, pc=v.pc, log=v.log)
-    return v
+def verify(insns, prog_type: str = "socket_filter", *, privileged: bool = True, maps: dict | None = None,
+           privileges: Privileges | None = None, gates: Gates | None = None, **kw) -> Verdict:
+    """Like :func:`check`, but a rejection raises :class:`~lwnlab.errors.VerifierError` (``.pc``, ``.log``)."""
+    v = check(insns, prog_type, privileged=privileged, maps=maps, privileges=privileges, gates=gates, **kw)
+    return v.raise_for()

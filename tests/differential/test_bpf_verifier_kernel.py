@@ -116,7 +116,7 @@ def gen_program(draw, n_body: int):
 
 
 def _agree(insns):
-    mine = verifier.verify(insns, "socket_filter", privileged=True)
+    mine = verifier.check(insns, "socket_filter", privileged=True)
     theirs = kernel.run_ebpf(program.encode(insns))
     assert mine.accepted == theirs.loaded, (
         f"lwnlab {'accepts' if mine.accepted else 'rejects'}, kernel {'accepts' if theirs.loaded else 'rejects'}\n"
