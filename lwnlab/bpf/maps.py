@@ -228,8 +228,15 @@ class Map:
         return self._progs[i] if 0 <= i < len(self._progs) else None
 
     def update(self, key, value, flags: int = BPF_ANY) -> int:
-        """bpf_map_update_elem: 0 or -errno (see the module's table)."""
+        """BPF_MAP_UPDATE_ELEM from user space: 0 or -errno (see the module's table).
+
+        Like ``map_update_elem`` in ``kernel/bpf/syscall.c``, BPF_F_LOCK is refused (-EINVAL) before
+        the map's own checks, since no modelled value holds a bpf_spin_lock; a program's
+        ``bpf_map_update_elem`` goes straight to the map's checks (so flags 5 on an array is
+        -EINVAL here but -EEXIST from a program)."""
         t = self.spec.type
+        if int(flags) & 4:
+            return -EINVAL
         if t in (BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH):
             return self._op(vm.HELPER_MAP_UPDATE, key, value, flags)
         if t == BPF_MAP_TYPE_TASK_STORAGE:

@@ -173,3 +173,13 @@ def test_clear_and_repr():
     assert len(h) == 0 and h.lookup(1) is None
     assert "hash map 'h'" in repr(h)
     assert maps.errno_name(-17) == "-EEXIST" and maps.errno_name(0) == "0"
+
+
+def test_f_lock_syscall_vs_helper_order():
+    """bpf(2) refuses BPF_F_LOCK before the map's checks (syscall.c); a program's helper call does not."""
+    a = maps.array("a", 8, 2)
+    assert a.update(0, 1, 5) == EINVAL  # the syscall path
+    key = a.key_bytes(0)
+    helper = vm.map_op(a._arena, a._table, np.int64(0), np.int64(2), key, np.int64(0), a.value_bytes(1),
+                       np.int64(0), np.uint64(5))
+    assert helper == EEXIST  # array_map_update_elem: NOEXIST is checked before the lock flag

@@ -81,3 +81,49 @@ def test_kernel_refuses_what_lwnlab_cannot_run(text, frag):
     insns = asm.assemble(text)
     out = kernel.run_ebpf(program.encode(insns))
     assert not out.loaded and frag in out.log + str(out.errno)
+
+
+# ------------------------------------------------------------------ map semantics vs the kernel's maps
+
+
+def _map_ops(draw_int, n):
+    ops = []
+    for _ in range(n):
+        ops.append((draw_int(0, 3), draw_int(0, 9), draw_int(0, 1 << 20), draw_int(0, 6)))
+    return ops
+
+
+@pytest.mark.parametrize("map_type,max_entries", [(1, 4), (2, 6)])
+@settings(max_examples=max(10, EXAMPLES // 5), deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_map_errnos_agree_with_the_kernel(map_type, max_entries, data):
+    """Random lookup/update(flags 0..6)/delete/next_key sequences on an array or hash map: same return
+    values and errnos as bpf(2) on the live kernel, and the same contents at the end."""
+    from lwnlab.bpf import kernel_maps, maps
+    from lwnlab.bpf.helpers import MapSpec
+
+    ok, why = kernel_maps.available()
+    if not ok:
+        pytest.skip(f"cannot create BPF maps here: {why}")
+    draw = lambda lo, hi: data.draw(st.integers(lo, hi))  # noqa: E731
+    ours = maps.create(MapSpec(map_type, 4, 8, max_entries, "m"))
+    with kernel_maps.KernelMap(map_type, 4, 8, max_entries) as theirs:
+        for op, key, value, flags in _map_ops(draw, 40):
+            if op == 0:
+                want = theirs.lookup(key)
+                assert ours.lookup(key) == want, ("lookup", key)
+            elif op == 1:
+                assert ours.update(key, value, flags) == theirs.update(key, value, flags), ("update", key, flags)
+            elif op == 2:
+                assert ours.delete(key) == theirs.delete(key), ("delete", key)
+            elif map_type == 2 or ours.lookup(key) is None:
+                # a hash map's order is its buckets' (jhash with a random seed): only an absent key's
+                # answer (the first key, or -ENOENT when empty) is comparable
+                rk, _ = theirs.next_key(key)
+                assert ours.next_key(key)[0] == rk, ("next_key", key)
+        kernel_contents = {}
+        rc, k = theirs.next_key(None)
+        while rc == 0:
+            kernel_contents[k] = int.from_bytes(theirs.lookup(k), "little")
+            rc, k = theirs.next_key(k)
+        assert ours.as_dict() == kernel_contents
