@@ -119,6 +119,10 @@ KNOWN_UNMODELLED = {4: "probe_read", 9: "skb_store_bytes", 13: "clone_redirect",
                     133: "ringbuf_discard", 164: "for_each_map_elem", 181: "loop"}
 __BPF_FUNC_MAX_ID = 212  # 6.12
 
+#: Helpers that Linux 6.18's ``bpf_base_func_proto()`` gives socket filters beyond the proposal's base tree
+#: (observed on the live kernel as root); the verifier lets socket filters call them.
+SOCKET_FILTER_EXTRA: frozenset = frozenset({14, 15})
+
 
 # --------------------------------------------------------------------------- who may call what
 

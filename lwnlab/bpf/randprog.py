@@ -8,6 +8,9 @@ same code serves hypothesis (``st.data()``), ``random.Random`` and numpy.
   load, forward conditional jumps only, shift and division constants in range.
   They exercise every ALU/ALU64 operation (incl. sdiv/smod, movsx, byte
   swaps), JMP/JMP32 comparisons, loads/stores of every size and atomics.
+* :func:`verifier_program`: socket filters for the verifier differential test, accepted or not
+  (maps, helpers, null checks, atomics, loops, bpf-to-bpf calls; its docstring lists what is not
+  generated and why).
 * :func:`classic_filter`: seccomp filters, mostly valid, some breaking
   exactly one of the kernel's rules.
 """
@@ -191,6 +194,245 @@ def _body_insn(draw: Draw) -> list[Insn]:
     off = -8 * (slot + 1) + nbytes * draw(0, 8 // nbytes - 1)
     aop = list(isa.ATOMIC_OPS)[draw(0, len(isa.ATOMIC_OPS) - 1)]
     return [Insn(isa.BPF_STX | isa.BPF_ATOMIC | size, 10, src, off, aop)]
+
+
+# --------------------------------------------------------------------------- verifier corpus
+
+#: helper ids the corpus calls: the maps trio, the scalar helpers every socket filter may call, and some
+#: the gates refuse (get_current_pid_tgid: seccomp only; a kfunc-era id past the modelled table)
+CORPUS_HELPERS = (1, 1, 1, 2, 3, 5, 7, 8, 12)
+CORPUS_MAPS = {"array": (2, 4, 8, 4), "array1": (2, 4, 16, 1), "hash": (1, 8, 16, 16), "prog_array": (3, 4, 4, 4)}
+_ALL_SIZES = (isa.BPF_B, isa.BPF_H, isa.BPF_W, isa.BPF_DW)
+_CTX_OFFS = (0, 4, 8, 16, 48, 52, 56, 60, 64)
+
+
+def verifier_program(draw: Draw, maps: dict[str, int], *, max_blocks: int = 8) -> list[Insn]:
+    """A random socket filter for the verifier differential test (accepted or refused: both are tested).
+
+    ``maps`` gives the lddw imm (a map fd) of each role of :data:`CORPUS_MAPS` the caller created.
+    Blocks: scalar ALU (byte swaps, movsx, sdiv/smod), sign-extending and plain stack loads, atomics
+    on the stack and on map values, forward jumps, map lookups with and without null checks (JMP and
+    JMP32) and accesses at in- and out-of-bounds offsets, updates and deletes, scalar helpers,
+    tail calls, small bounded loops, and bpf-to-bpf calls to a leaf function.
+
+    Not generated (documented gaps of lwnlab's verifier, or too slow for CI): unbounded loops (the
+    kernel grinds to its 1M-insn budget), callbacks (bpf_loop, for_each_map_elem), kfuncs, BTF,
+    spin locks, packet access, and loader-unprivileged runs (the machine's
+    ``kernel.unprivileged_bpf_disabled`` forbids them, so there is no oracle).
+    """
+    roles = sorted(maps)
+    out: list = []
+    # prologue: initialise registers, keep the context in r6
+    out.append(Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_X, 6, 1))
+    for r in (0, 2, 3, 4, 5, 7, 8, 9):
+        if draw(0, 3):
+            out.append(Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_K, r, 0, 0, _imm(draw)))
+    for s in range(2):
+        if draw(0, 2):
+            out.append(Insn(isa.BPF_ST | isa.BPF_MEM | isa.BPF_DW, 10, 0, -8 * (s + 1), draw(0, 5)))
+    blocks: list[list] = []
+    has_sub = draw(0, 3) == 0
+    for _ in range(draw(1, max_blocks)):
+        blocks.append(_vblock(draw, maps, roles, has_sub))
+    if has_sub and not any(isinstance(x, Insn) and x.src == isa.BPF_PSEUDO_CALL and x.code == isa.BPF_JMP | isa.BPF_CALL
+                           for b in blocks for x in b):
+        blocks.append(_vblock(draw, maps, roles, has_sub, kind=12))
+    # resolve: ("fwd", insn) jumps to the start of a later block (or the tail)
+    starts, pos = [], len(out)
+    for b in blocks:
+        starts.append(pos)
+        pos += len(b)
+    total = pos
+    for bi, b in enumerate(blocks):
+        for j, x in enumerate(b):
+            if isinstance(x, tuple):
+                here = starts[bi] + j + 1
+                choices = [st for st in starts if st >= here] + [total]
+                tgt = choices[draw(0, len(choices) - 1)]
+                x = Insn(x[1].code, x[1].dst, x[1].src, tgt - here, x[1].imm)
+            out.append(x)
+    if draw(0, 5):
+        out.append(Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_K, 0, 0, 0, draw(0, 1)))
+    out.append(Insn(isa.BPF_JMP | isa.BPF_EXIT))
+    if has_sub:
+        sub_at = len(out)
+        out += _vleaf(draw)
+        # fix the local calls (imm = placeholder -1 marks them)
+        fixed = []
+        for pc, x in enumerate(out):
+            if x.code == isa.BPF_JMP | isa.BPF_CALL and x.src == isa.BPF_PSEUDO_CALL and x.imm == -1:
+                x = Insn(x.code, 0, isa.BPF_PSEUDO_CALL, 0, sub_at - pc - 1)
+            fixed.append(x)
+        out = fixed
+    return out
+
+
+def _ld_map(reg: int, fd: int, src: int = isa.BPF_PSEUDO_MAP_FD, off: int = 0) -> list[Insn]:
+    return [Insn(isa.LDDW, reg, src, 0, fd), Insn(0, 0, 0, 0, off)]
+
+
+def _role(draw: Draw, roles: list[str], usual: tuple) -> str:
+    """Mostly a map of the usual roles, sometimes any (then the verifier may refuse the pairing)."""
+    pool = [r for r in roles if r in usual] if draw(0, 5) else roles
+    pool = pool or roles
+    return pool[draw(0, len(pool) - 1)]
+
+
+def _reinit(draw: Draw) -> list[Insn]:
+    """After a call r1-r5 are dead: usually give some of them values again."""
+    if draw(0, 3) == 0:
+        return []
+    return [Insn(isa.BPF_ALU64 | isa.BPF_MOV | isa.BPF_K, r, 0, 0, draw(0, 7)) for r in (2, 3, 4, 5) if draw(0, 3)]
+
+
+def _vblock(draw: Draw, maps: dict[str, int], roles: list[str], has_sub: bool, kind: int | None = None) -> list:
+    if kind is None:
+        kind = draw(0, 15)
+    mov = isa.BPF_ALU64 | isa.BPF_MOV
+    if kind <= 3:  # scalar ALU (incl. bswap, movsx, sdiv/smod) on r0, r2-r5, r7-r9
+        b = _body_insn(draw)
+        fixed = []
+        for x in b:
+            if x.code & 7 in (isa.BPF_JMP, isa.BPF_JMP32):
+                fixed.append(("fwd", x))
+            elif (x.code & 7) in (isa.BPF_LDX, isa.BPF_STX, isa.BPF_ST):
+                fixed.append(x)
+            else:
+                d = (0, 2, 3, 4, 5, 7, 8, 9)[draw(0, 7)]
+                sr = (0, 2, 3, 4, 5, 7, 8, 9)[draw(0, 7)]
+                use_src = x.code & isa.BPF_X and x.code & 0xF0 != isa.BPF_END
+                fixed.append(Insn(x.code, d, sr if use_src else 0, x.off, x.imm))
+        return fixed
+    if kind == 4:  # context load through r6 (sometimes sign-extending)
+        size = _ALL_SIZES[draw(0, 3)]
+        mode = isa.BPF_MEMSX if size != isa.BPF_DW and draw(0, 5) == 0 else isa.BPF_MEM
+        return [Insn(isa.BPF_LDX | mode | size, (0, 2, 3, 7)[draw(0, 3)], 6, _CTX_OFFS[draw(0, len(_CTX_OFFS) - 1)])]
+    if kind <= 7:  # map lookup, null check, access
+        role = _role(draw, roles, ("array", "array1", "hash"))
+        key_off = (-8, -16, -8, -4, -24)[draw(0, 4)]
+        b = []
+        if draw(0, 3):
+            size = (isa.BPF_W, isa.BPF_DW)[draw(0, 1)]
+            b.append(Insn(isa.BPF_ST | isa.BPF_MEM | size, 10, 0, key_off if key_off % 8 == 0 else -8,
+                          (0, 1, 3, 4, 100)[draw(0, 4)]))
+        b += _ld_map(1, maps[role])
+        b += [Insn(mov | isa.BPF_X, 2, 10), Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_K, 2, 0, 0, key_off),
+              Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, 1)]
+        access = _vaccess(draw)
+        chk = draw(0, 5)
+        if chk <= 2:  # if r0 == 0 goto skip
+            b.append(Insn(isa.BPF_JMP | isa.BPF_JEQ | isa.BPF_K, 0, 0, len(access), 0))
+        elif chk == 3:  # if r0 != 0 goto access; skip
+            b += [Insn(isa.BPF_JMP | isa.BPF_JNE | isa.BPF_K, 0, 0, 1, 0), Insn(isa.BPF_JMP | isa.BPF_JA, 0, 0,
+                                                                               len(access), 0)]
+        elif chk == 4:  # a 32-bit "null check" (does not count)
+            b.append(Insn(isa.BPF_JMP32 | isa.BPF_JEQ | isa.BPF_K, 0, 0, len(access), 0))
+        b += access
+        b.append(Insn(mov | isa.BPF_K, 0, 0, 0, 0))
+        return b + _reinit(draw)
+    if kind == 8:  # update / delete
+        role = _role(draw, roles, ("array", "hash"))
+        b = [Insn(isa.BPF_ST | isa.BPF_MEM | isa.BPF_DW, 10, 0, -8, draw(0, 3)),
+             Insn(isa.BPF_ST | isa.BPF_MEM | isa.BPF_DW, 10, 0, -16, 0)] if draw(0, 3) else []
+        b += _ld_map(1, maps[role])
+        b += [Insn(mov | isa.BPF_X, 2, 10), Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_K, 2, 0, 0, -8)]
+        if draw(0, 1):
+            b += [Insn(mov | isa.BPF_X, 3, 10), Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_K, 3, 0, 0,
+                                                      (-16, -32, -8)[draw(0, 2)]),
+                  Insn(mov | isa.BPF_K, 4, 0, 0, draw(0, 3)), Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, 2)]
+        else:
+            b.append(Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, 3))
+        return b + _reinit(draw)
+    if kind == 9:  # scalar helpers (and a few the gates refuse)
+        hid = (5, 7, 8, 5, 7, 14, 15, 35, 6, 112, 300, 1)[draw(0, 11)]
+        return [Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, hid)] + _reinit(draw)
+    if kind == 10:  # tail call
+        role = _role(draw, roles, ("prog_array",))
+        return [Insn(mov | isa.BPF_X, 1, 6)] + _ld_map(2, maps[role]) + \
+            [Insn(mov | isa.BPF_K, 3, 0, 0, draw(0, 5)), Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, 12)] + _reinit(draw)
+    if kind == 11:  # a bounded loop: r7 counts up to a small bound (constant or masked context value)
+        body = [Insn(isa.BPF_ALU64 | (isa.BPF_ADD, isa.BPF_XOR, isa.BPF_MUL)[draw(0, 2)] | isa.BPF_X, 8, 7)]
+        n = draw(1, 12)
+        pre = [Insn(mov | isa.BPF_K, 7, 0, 0, 0), Insn(mov | isa.BPF_K, 8, 0, 0, 1)]
+        if draw(0, 2) == 0:
+            pre += [Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_W, 9, 6, 0),
+                    Insn(isa.BPF_ALU64 | isa.BPF_AND | isa.BPF_K, 9, 0, 0, 7)]
+            cond = Insn(isa.BPF_JMP | isa.BPF_JLT | isa.BPF_X, 7, 9, -(len(body) + 2), 0)
+        else:
+            cond = Insn((isa.BPF_JMP, isa.BPF_JMP32)[draw(0, 1)] | isa.BPF_JLT | isa.BPF_K, 7, 0,
+                        -(len(body) + 2), n)
+        return pre + body + [Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_K, 7, 0, 0, 1), cond]
+    if kind == 12:  # pointer to a stack slot as the leaf's argument, or plain call
+        if not has_sub:
+            return [Insn(mov | isa.BPF_K, 0, 0, 0, 1)]
+        b = [Insn(mov | isa.BPF_X, 1, 10), Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_K, 1, 0, 0, -8)]
+        if draw(0, 1):
+            b.append(Insn(mov | isa.BPF_K, 2, 0, 0, draw(0, 9)))
+        b.append(Insn(isa.BPF_JMP | isa.BPF_CALL, 0, isa.BPF_PSEUDO_CALL, 0, -1))
+        return b + _reinit(draw)
+    if kind == 13:  # atomics on the stack
+        size = (isa.BPF_W, isa.BPF_DW)[draw(0, 1)]
+        aop = list(isa.ATOMIC_OPS)[draw(0, len(isa.ATOMIC_OPS) - 1)]
+        return [Insn(isa.BPF_STX | isa.BPF_ATOMIC | size, 10, (0, 2, 3)[draw(0, 2)],
+                     (-8, -16, -4, -12)[draw(0, 3)] if size == isa.BPF_W else (-8, -16)[draw(0, 1)], aop)]
+    if kind == 14:  # a direct map value (array of one element), read or written
+        if "array1" not in maps:
+            return []
+        off = (0, 4, 8, 0, 4, 8, 12, 16)[draw(0, 7)]
+        size = _ALL_SIZES[draw(0, 3)]
+        b = _ld_map(2, maps["array1"], isa.BPF_PSEUDO_MAP_VALUE, off)
+        if draw(0, 1):
+            return b + [Insn(isa.BPF_LDX | isa.BPF_MEM | size, 3, 2, (0, 4, -4)[draw(0, 2)])]
+        return b + [Insn(isa.BPF_ST | isa.BPF_MEM | size, 2, 0, (0, 4, -4)[draw(0, 2)], 7)]
+    # forward conditional jump
+    cls = (isa.BPF_JMP, isa.BPF_JMP32)[draw(0, 1)]
+    op = _JOPS[draw(0, len(_JOPS) - 1)]
+    return [("fwd", Insn(cls | op | isa.BPF_K, (0, 2, 3, 7)[draw(0, 3)], 0, 0, _imm(draw)))]
+
+
+def _vaccess(draw: Draw) -> list[Insn]:
+    """Accesses through r0 (a map value, or maybe NULL): loads, stores, atomics, pointer arithmetic."""
+    out = []
+    for _ in range(draw(1, 3)):
+        k = draw(0, 5)
+        size = _ALL_SIZES[draw(0, 3)]
+        off = (0, 4, 8, 12, 16, -4, 6)[draw(0, 6)]
+        if k <= 1:
+            mode = isa.BPF_MEMSX if size != isa.BPF_DW and draw(0, 4) == 0 else isa.BPF_MEM
+            out.append(Insn(isa.BPF_LDX | mode | size, (2, 3, 7)[draw(0, 2)], 0, off))
+        elif k == 2:
+            out.append(Insn(isa.BPF_STX | isa.BPF_MEM | size, 0, (6, 7, 10, 2)[draw(0, 3)], off))
+        elif k == 3:
+            asz = (isa.BPF_W, isa.BPF_DW)[draw(0, 1)]
+            out.append(Insn(isa.BPF_STX | isa.BPF_ATOMIC | asz, 0, 7, (0, 4, 8)[draw(0, 2)],
+                            list(isa.ATOMIC_OPS)[draw(0, len(isa.ATOMIC_OPS) - 1)]))
+        elif k == 4:  # r0 += bounded index
+            out += [Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_W, 8, 6, 0),
+                    Insn(isa.BPF_ALU64 | isa.BPF_AND | isa.BPF_K, 8, 0, 0, (3, 7, 15, 0xFF)[draw(0, 3)]),
+                    Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_X, 0, 8)]
+        else:
+            out.append(Insn(isa.BPF_ALU64 | isa.BPF_ADD | isa.BPF_K, 0, 0, 0, (4, 8, -4)[draw(0, 2)]))
+    return out
+
+
+def _vleaf(draw: Draw) -> list[Insn]:
+    """The callee: uses r1 (maybe a pointer to the caller's stack), its own stack, returns a scalar."""
+    mov = isa.BPF_ALU64 | isa.BPF_MOV
+    out = []
+    k = draw(0, 4)
+    if k == 0:
+        out.append(Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_DW, 0, 1, 0))  # read through the argument
+    elif k == 1:
+        out += [Insn(isa.BPF_ST | isa.BPF_MEM | isa.BPF_DW, 1, 0, 0, 5), Insn(mov | isa.BPF_K, 0, 0, 0, 0)]
+    elif k == 2:
+        out += [Insn(isa.BPF_ST | isa.BPF_MEM | isa.BPF_DW, 10, 0, -(8 * draw(1, 64)), 1),
+                Insn(mov | isa.BPF_X, 0, 2)]
+    elif k == 3:
+        out.append(Insn(mov | isa.BPF_X, 0, 6))  # callee-saved registers are not the callee's
+    else:
+        out += [Insn(mov | isa.BPF_K, 0, 0, 0, 2), Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, 7)]
+    out.append(Insn(isa.BPF_JMP | isa.BPF_EXIT))
+    return out
 
 
 # --------------------------------------------------------------------------- classic

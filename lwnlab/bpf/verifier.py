@@ -417,7 +417,8 @@ class Verdict:
     message: str = ""
     #: pc -> the register/stack states seen there (strings, in processing order; for the notebook)
     states: dict = field(default_factory=dict)
-    #: the walk in processing order: (pc, state before the insn) -- a slider steps through it
+    #: the walk in processing order: (pc, "pc: (code) insn", state after it) -- a slider steps through it
+    #: (the state before it, for the rejected instruction)
     insn_states: list = field(default_factory=list)
     prog_type: str = "socket_filter"
     #: stack depth of each subprogram (bytes), as check_max_stack_depth sums them
@@ -446,9 +447,8 @@ MAX_INSN_STATES = 20000
 
 
 def _kernel_helper_names() -> dict:
-    from lwnlab.bpf import helpers
-    names = {hid: "bpf_" + name for hid, name in helpers.KNOWN_UNMODELLED.items()}
-    names.update({h.id: h.c_name for h in helpers.HELPERS.values()})
+    names = {hid: "bpf_" + name for hid, name in H.KNOWN_UNMODELLED.items()}
+    names.update({h.id: h.c_name for h in H.HELPERS.values()})
     return names
 
 
@@ -655,11 +655,10 @@ class Verifier:
                 break
             cp = cp.parent
 
-    def _record(self, pc: int, st: State) -> None:
-        d = st.describe()
-        self.states.setdefault(pc, []).append(d)
+    def _record(self, pc: int, text: str, before: str, after: str) -> None:
+        self.states.setdefault(pc, []).append(before)
         if len(self.insn_states) < MAX_INSN_STATES:
-            self.insn_states.append((pc, d))
+            self.insn_states.append((pc, text, after))
 
     def _do_check(self) -> None:
         pending: list[tuple[int, int, State]] = []
@@ -687,15 +686,19 @@ class Verifier:
                 if verdict is not None and verdict != "new":  # a fast-forwarded loop
                     st = verdict
             if log:
-                self._record(pc, st)
-                self.log.append(self._insn_text(pc))
+                text = self._insn_text(pc)
+                before = st.describe()
+                self.log.append(text)
             try:
                 nxt, branch = self._step(pc, st)
             except _Reject as r:
                 if not log:
-                    self._record(pc, st)
-                self.log.append(f"{pc}: {st.describe()}")
+                    text, before = self._insn_text(pc), st.describe()
+                self._record(pc, text, before, before)
+                self.log.append(f"{pc}: {before}")
                 raise r
+            if log:
+                self._record(pc, text, before, st.describe())
             if branch is not None:
                 if st.parent is not None:
                     st.parent.branches += 1
@@ -836,12 +839,13 @@ class Verifier:
     # ---- helper calls (check_helper_call / check_func_arg)
     def _call_helper(self, pc: int, x: Insn, st: State) -> int:
         hid = x.imm
-        try:
-            proto = H.check_helper_allowed(hid, self.pt.name, self.privs, self.gates)
-        except VerifierError as e:
-            name = H.helper_name(hid)
-            cname = "unknown" if name.startswith("#") else "bpf_" + name
-            raise _Reject(e.message.replace(f"helper {name}#{hid}", f"helper {cname}#{hid}"), pc) from None
+        if self.pt.name == "socket_filter" and hid in H.SOCKET_FILTER_EXTRA:
+            proto = H.HELPERS[hid]
+        else:
+            try:
+                proto = H.check_helper_allowed(hid, self.pt.name, self.privs, self.gates)
+            except VerifierError as e:
+                raise _Reject(e.message, pc) from None
         regs = st.regs
         map_spec = None
         const_key = None
@@ -1178,14 +1182,25 @@ class Verifier:
         if src.is_ptr() and not self.priv:
             raise _Reject(f"R{x.src} leaks addr into mem", pc)
         size = isa.SIZE_BYTES[x.code & 0x18]
-        # an atomic is a read and a write of the slot
-        self._mem(pc, st, x.dst, base, x.off, size, write=False, value=None)
+        load = 0 if x.imm == isa.BPF_CMPXCHG else (x.src if x.imm & isa.BPF_FETCH else None)
+        # check_atomic(): a read into the load register, then a write; both with strict alignment
+        self._atomic_align(pc, x, base, size)
+        val = self._mem(pc, st, x.dst, base, x.off, size, write=False, value=None)
+        if load is not None:
+            st.regs[load] = val if size == 8 or val.umax <= M32 else Reg.bounded(0, M32)
+        base = st.regs[x.dst]  # the load may have replaced the pointer (r0 = cmpxchg(*(r0 + off), ...))
+        self._atomic_align(pc, x, base, size)
         self._mem(pc, st, x.dst, base, x.off, size, write=True, value=None)
-        if x.imm == isa.BPF_CMPXCHG:
-            st.regs[0] = Reg.unknown() if size == 8 else Reg.bounded(0, M32)
-        elif x.imm & isa.BPF_FETCH:
-            st.regs[x.src] = Reg.unknown() if size == 8 else Reg.bounded(0, M32)
         return pc + 1
+
+    def _atomic_align(self, pc: int, x: Insn, base: Reg, size: int) -> None:
+        if base.type == PTR_TO_STACK or size == 1:
+            return  # the stack checks its own alignment
+        t = tn.add(base.var, tn.const(base.off + x.off))
+        if (t.value | t.mask) & (size - 1):
+            v = base.var.value if base.var.is_const() else base.var
+            desc = "value " if base.type == PTR_TO_MAP_VALUE else ""
+            raise _Reject(f"misaligned {desc}access off {v}+{base.off}+{x.off} size {size}", pc)
 
     # ---- memory
     def _mem(self, pc, st, regno, base: Reg, off, size, *, write, value, value_regno=None, is_st=False,
@@ -1201,14 +1216,12 @@ class Verifier:
                 raise _Reject(f"variable ctx access var_off={base.var} disallowed", pc)
             if write and value is not None and value.is_ptr() and not self.priv:
                 raise _Reject(f"R{value_regno} leaks addr into ctx", pc)
-            if sx:
-                raise _Reject("sign-extending loads from the context are not modelled by lwnlab yet", pc)
             why = self.pt.ctx_access(off, size, write)
             if why is not None:
                 raise _Reject(f"invalid bpf_context access off={off} size={size} ({why})", pc)
             if write:
                 return None
-            return Reg.unknown() if size == 8 else Reg.bounded(0, (1 << (8 * size)) - 1)
+            return self._loaded(None, size, sx)
         if base.type == PTR_TO_STACK:
             return self._stack(pc, st, regno, base, off, size, write, value, value_regno, is_st, sx)
         if base.type == PTR_TO_MAP_VALUE:

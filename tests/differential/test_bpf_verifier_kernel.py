@@ -166,3 +166,79 @@ def test_generated_programs_accept_reject_like_the_kernel(data):
 def test_hand_written_cases_agree(text):
     from lwnlab.bpf import asm
     _agree(asm.assemble(text))
+
+
+# --------------------------------------------------------------------------- maps, helpers, calls, loops
+
+import ctypes  # noqa: E402
+import random  # noqa: E402
+import struct  # noqa: E402
+
+from lwnlab import system  # noqa: E402
+from lwnlab.bpf import randprog  # noqa: E402
+from lwnlab.bpf.helpers import MapSpec  # noqa: E402
+
+BPF_MAP_CREATE = 0
+MAP_EXAMPLES = int(os.environ.get("LWNLAB_VERIFIER_MAP_EXAMPLES", "400"))
+
+
+def create_map(spec: MapSpec) -> int:
+    """BPF_MAP_CREATE (root); the fd."""
+    attr = ctypes.create_string_buffer(128)
+    struct.pack_into("<IIIII", attr, 0, spec.type, spec.key_size, spec.value_size, spec.max_entries, spec.flags)
+    fd, err = system.raw_syscall("bpf", BPF_MAP_CREATE, attr, 128)
+    if fd < 0:
+        pytest.skip(f"BPF_MAP_CREATE failed: {os.strerror(err)}")
+    return fd
+
+
+def kernel_load(insns, log_size: int = 1 << 22) -> tuple[bool, str]:
+    """BPF_PROG_LOAD of a socket filter with the verifier log; (loaded, log)."""
+    prog = program.encode(insns)
+    insn_buf = ctypes.create_string_buffer(bytes(prog), max(len(prog), 1))
+    lic = ctypes.create_string_buffer(b"GPL")
+    log = ctypes.create_string_buffer(log_size)
+    attr = ctypes.create_string_buffer(144)
+    struct.pack_into("<IIQQIIQ", attr, 0, system.BPF_PROG_TYPE_SOCKET_FILTER, len(prog) // 8,
+                     ctypes.addressof(insn_buf), ctypes.addressof(lic), 1, log_size, ctypes.addressof(log))
+    fd, _ = system.raw_syscall("bpf", system.BPF_PROG_LOAD, attr, 144)
+    if fd >= 0:
+        os.close(fd)
+    return fd >= 0, log.value.decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def live_maps():
+    """One real map per corpus role; {role: fd} and {fd: MapSpec}; closed afterwards."""
+    fds, specs = {}, {}
+    try:
+        for role, (t, ks, vs, n) in randprog.CORPUS_MAPS.items():
+            spec = MapSpec(t, ks, vs, n)
+            fd = create_map(spec)
+            fds[role] = fd
+            specs[fd] = spec
+        yield fds, specs
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _agree_maps(insns, specs):
+    mine = verifier.check(insns, "socket_filter", maps=specs)
+    ok, klog = kernel_load(insns)
+    assert mine.accepted == ok, (
+        f"lwnlab {'accepts' if mine.accepted else 'rejects'}, kernel {'accepts' if ok else 'rejects'}\n"
+        + disasm.pseudo_c(insns) + "\n--- lwnlab log:\n" + mine.log[-1500:] + "\n--- kernel log:\n" + klog[-1500:])
+    return ok
+
+
+def test_generated_map_helper_call_loop_programs_like_the_kernel(live_maps):
+    fds, specs = live_maps
+    rng = random.Random(20261126)
+    draw = randprog.from_random(rng)
+    accepted = 0
+    for _ in range(MAP_EXAMPLES):
+        insns = randprog.verifier_program(draw, fds)
+        accepted += _agree_maps(insns, specs)
+    # the corpus must exercise both verdicts
+    assert 0.1 * MAP_EXAMPLES < accepted < 0.9 * MAP_EXAMPLES, accepted
