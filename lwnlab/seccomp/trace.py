@@ -188,6 +188,14 @@ class Event:
     def nr(self) -> int:
         return self.data.nr
 
+    @property
+    def arch(self) -> int:
+        return self.data.arch
+
+    def words(self) -> np.ndarray:
+        """The syscall's seccomp_data words (as :meth:`SeccompData.words`)."""
+        return self.data.words()
+
     def to_json(self) -> dict:
         d = self.data.to_json()
         d.update(pid=self.pid, uid=self.uid, gid=self.gid)
