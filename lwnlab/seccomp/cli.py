@@ -262,11 +262,12 @@ def _cmd_run(args) -> int:
         raise UsageError("--map, --show-maps, --unprivileged, --lsm-restrict and --yama apply to --ebpf filters",
                          field="ebpf")
     filters = [_load_filter(f, arch.name) for f in args.filters]
-    ebpf = [_load_ebpf(p, args) for p in args.ebpf]
-    if ebpf:
+    if args.ebpf:
         from lwnlab.seccomp.ebpf import LABEL
 
         print(f"lwnlab: note: {LABEL} -- a what-if model", file=sys.stderr)
+    ebpf = [_load_ebpf(p, args) for p in args.ebpf]
+    if ebpf:
         _set_maps(ebpf, args.map)
     for path, f in zip(args.filters, filters):
         if f.big_endian != arch.big_endian and not _is_text(path):

@@ -315,3 +315,33 @@ def test_ktime_from_trace_timestamps():
     assert int(r[0][0]) == 500 and int(r[0][1]) == 500 + f.env.clock.tick_ns
     decs = Stack([f]).trace([event("read", ts_ns=12345)])
     assert decs[0].ret == 12345 & 0xFFFFFFFF
+
+
+def test_a_map_shared_by_two_filters_stays_coherent():
+    from lwnlab.bpf import maps
+
+    counts = maps.array("counts", 8, 512)
+    text = """
+        ldxw %r2, [%r1+0]
+        stxw [%r10-4], %r2
+        lddw %r1, map_fd(1)
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jeq %r0, 0, out
+        mov %r1, 1
+        lock add [%r0+0], %r1
+    out:
+        mov32 %r0, 0x7fff0000
+        exit
+    """
+    a = EbpfFilter.from_asm(text, maps={1: counts}, verify=VERIFIER_HAS_MAPS)
+    b = EbpfFilter.from_asm(text, maps={1: counts}, verify=VERIFIER_HAS_MAPS)
+    a.run(sd("read"))
+    b.run(sd("read"))
+    a.run(sd("read"))
+    Stack([a, b]).decide(sd("read"))  # both filters of a stack count it
+    assert counts.as_dict(nonzero=True) == {0: 5}
+    counts.update(0, 100)
+    b.run(sd("read"))
+    assert counts.lookup(0) == (101).to_bytes(8, "little")
