@@ -29,7 +29,7 @@ from lwnlab.bpf.helpers import (BPF_LOCAL_STORAGE_GET_F_CREATE, BPF_MAP_TYPE_PRO
                                 HELPERS, MAX_TAIL_CALL_CNT, Privileges, helper_name)
 from lwnlab.bpf.maps import Map
 from lwnlab.bpf.program import Insn, to_array
-from lwnlab.errors import ExecutionError, FilterError
+from lwnlab.errors import ExecutionError, FilterError, UsageError
 
 EPERM, EFAULT, EINVAL, ENOENT, E2BIG = 1, 14, 22, 2, 7
 M64 = (1 << 64) - 1
@@ -287,6 +287,11 @@ class Runtime:
         """
         self._ensure_owned()
         words = np.ascontiguousarray(words, dtype=np.uint32)
+        if words.ndim != 2 or words.shape[1] != 16:
+            raise UsageError(f"seccomp_data rows must be (N, 16) uint32 words, got shape {words.shape}", field="words")
+        if self.ctx_size != 64:
+            raise UsageError("run_words runs seccomp filters: the context must be the 64-byte struct seccomp_data",
+                             field="ctx_size")
         n = words.shape[0]
         out_r0 = np.zeros(n, dtype=np.int64)
         out_steps = np.zeros(n, dtype=np.int64)

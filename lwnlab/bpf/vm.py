@@ -439,6 +439,12 @@ def _warm():
 
 @jit(warmup=_warm)
 def run_kernel(prog, arena, regions, regs, frames, state, budget, align, packet_region, maps):
+    """Run from state[ST_PC] until exit, a helper call, or an error; return the status (see :func:`_run`)."""
+    return _run(prog, arena, regions, regs, frames, state, budget, align, packet_region, maps)
+
+
+@jit(inline="always")
+def _run(prog, arena, regions, regs, frames, state, budget, align, packet_region, maps):
     """Run from state[ST_PC] until exit, a helper call, or an error; return the status.
 
     ``prog`` is int64[n, 5] (code, dst, src, off, imm); ``regs`` uint64[11];
@@ -758,13 +764,13 @@ def run_batch(prog, arena, regions, regs, frames, state, budget, align, maps, ct
     coff = regions[ctx_region, RG_OFF]
     caddr = np.uint64(regions[ctx_region, RG_BASE])
     stack_end = state[ST_STACK_END]
+    if regions[ctx_region, RG_SIZE] < 64 or coff < 0 or coff + 64 > arena.shape[0] or words.shape[1] != 16:
+        state[ST_STATUS] = ERR_OOB  # the callers validate; never write outside the arena
+        return row0
+    ctx32 = arena[coff:coff + 64].view(np.uint32)  # the context region as 16 words (little-endian host)
     for row in range(row0, n):
         for w in range(16):
-            v = words[row, w]
-            arena[coff + 4 * w] = np.uint8(v & np.uint32(0xFF))
-            arena[coff + 4 * w + 1] = np.uint8((v >> np.uint32(8)) & np.uint32(0xFF))
-            arena[coff + 4 * w + 2] = np.uint8((v >> np.uint32(16)) & np.uint32(0xFF))
-            arena[coff + 4 * w + 3] = np.uint8(v >> np.uint32(24))
+            ctx32[w] = words[row, w]
         for r in range(regs.shape[0]):
             regs[r] = ZERO
         regs[1] = caddr
@@ -772,7 +778,7 @@ def run_batch(prog, arena, regions, regs, frames, state, budget, align, maps, ct
         state[ST_PC] = 0
         state[ST_DEPTH] = 0
         state[ST_STEPS] = 0
-        st = run_kernel(prog, arena, regions, regs, frames, state, budget, align, np.int64(-1), maps)
+        st = _run(prog, arena, regions, regs, frames, state, budget, align, np.int64(-1), maps)
         if st != STATUS_EXIT:
             return row
         out_r0[row] = np.int64(regs[0])

@@ -310,3 +310,25 @@ def test_access_size_helper():
         assert getattr(vm._access_size, "py_func", vm._access_size)(code) == size
     assert r0("stb [%r10-1], 0x1ff\nsth [%r10-4], 0x12345\nldxb %r0, [%r10-1]\nldxh %r1, [%r10-4]\n"
               "lsh %r1, 8\nor %r0, %r1\nexit") == 0x2345FF
+
+
+def test_run_batch_refuses_a_context_region_too_small():
+    prog, arena, regions, regs, frames, state, budget, align, _, maps_ = vm._warm()
+    regions = np.array([[vm.STACK_BASE, isa.STACK_SIZE * isa.MAX_CALL_FRAMES, 0, vm.RF_WRITABLE | vm.RF_STACK],
+                        [vm.MEM_BASE, 8, 0, 0]], dtype=np.int64)
+    out = np.zeros(2, np.int64)
+    row = vm.run_batch(prog, arena, regions, regs, frames, state, budget, align, maps_, np.int64(1),
+                       np.zeros((2, 16), np.uint32), np.int64(0), out, out.copy())
+    assert row == 0 and state[vm.ST_STATUS] == vm.ERR_OOB
+
+
+def test_runtime_run_words_validates_shapes():
+    from lwnlab.bpf.runtime import Runtime
+    from lwnlab.errors import UsageError
+
+    rt = Runtime()
+    prog = rt.resolve(asm.assemble("mov %r0, 1\nexit"))
+    with pytest.raises(UsageError, match=r"\(N, 16\)"):
+        rt.run_words(prog, np.zeros((2, 8), np.uint32))
+    r0, steps = rt.run_words(prog, np.zeros((3, 16), np.uint32))
+    assert list(r0) == [1, 1, 1] and list(steps) == [2, 2, 2]
