@@ -321,6 +321,72 @@ def _subsumes(old: State, cur: State) -> bool:
     return True
 
 
+def _get(st: State, fi: int, kind: str, idx: int):
+    fr = st.frames[fi]
+    if kind == "r":
+        return fr.regs[idx]
+    sp = fr.spills.get(idx)
+    return None if sp is None else sp[0]
+
+
+def _set(st: State, fi: int, kind: str, idx: int, r: Reg) -> None:
+    fr = st.frames[fi]
+    if kind == "r":
+        fr.regs[idx] = r
+    else:
+        fr.spills[idx] = (r, fr.spills[idx][1])
+
+
+def _counter_steps(s0: State, s1: State, s2: State) -> dict | None:
+    """{(frame, 'r'|'s', index): (dumin, dumax, dsmin, dsmax)} when the three states differ only by scalars
+    whose bounds advance by the same steps each time (a counter, or a bound a loop test refines); None
+    otherwise."""
+    if not (len(s0.frames) == len(s1.frames) == len(s2.frames)):
+        return None
+    steps = {}
+    for fi, (f0, f1, f2) in enumerate(zip(s0.frames, s1.frames, s2.frames)):
+        if f0.callsite != f2.callsite or f0.stack != f1.stack or f1.stack != f2.stack \
+                or f0.spills.keys() != f2.spills.keys() or f1.spills.keys() != f2.spills.keys():
+            return None
+        pairs = [("r", i, f0.regs[i], f1.regs[i], f2.regs[i]) for i in range(11)]
+        pairs += [("s", k, f0.spills[k][0], f1.spills[k][0], f2.spills[k][0]) for k in f2.spills]
+        for kind, idx, a, b, c in pairs:
+            if a == b == c:
+                continue
+            if not (a.type == b.type == c.type == SCALAR):
+                return None
+            if not (a.is_const() and b.is_const() and c.is_const()) and not (a.var == b.var == c.var):
+                return None
+            st = (b.umin - a.umin, b.umax - a.umax, b.smin - a.smin, b.smax - a.smax)
+            if st != (c.umin - b.umin, c.umax - b.umax, c.smin - b.smin, c.smax - b.smax) or not any(st):
+                return None
+            if kind == "s" and f2.spills[idx][1] != 8:
+                return None
+            steps[(fi, kind, idx)] = st
+    return steps or None
+
+
+def _shifted(r: Reg, step: tuple, m: int) -> Reg | None:
+    """The register m iterations later (bounds advanced), or None if that leaves the 64-bit ranges."""
+    umin, umax, smin, smax = r.umin + m * step[0], r.umax + m * step[1], r.smin + m * step[2], r.smax + m * step[3]
+    if not (0 <= umin <= umax <= M64 and S64_MIN <= smin <= smax <= S64_MAX):
+        return None
+    if r.is_const():
+        if umin != umax or _s64(umin) != smin:
+            return None
+        return Reg.const(umin)
+    return Reg.bounded(umin, umax, smin, smax, r.var)
+
+
+def _advance(st: State, steps: dict, m: int) -> bool:
+    for key, step in steps.items():
+        nr = _shifted(_get(st, *key), step, m)
+        if nr is None:
+            return False
+        _set(st, *key, nr)
+    return True
+
+
 # --------------------------------------------------------------------------- program types (context access)
 
 
@@ -491,6 +557,10 @@ class Verifier:
         self.prev_insns = 0
         self.loop_hist: dict = {}
         self.subprog_tail_call: set[int] = set()
+        self.loop_retry: dict[int, int] = {}
+        self.loop_pcs: set[int] = set()
+        self.arrivals: list = []
+        self._pending: list = []
 
     # ---- logging
     def _insn_text(self, pc: int) -> str:
@@ -570,6 +640,11 @@ class Verifier:
             else:
                 succ[pc] = [pc + 1]
             pc += 1
+        # prune points inside a backward jump's range: loop heads, where loop acceleration watches
+        backs = [(pc + 1 + (x.imm if x.code == isa.BPF_JMP32 | isa.BPF_JA else x.off), pc)
+                 for pc, x in enumerate(self.insns) if pc in succ and isa.OPCODES[x.code].kind in ("ja", "jmp")
+                 and (x.imm if x.code == isa.BPF_JMP32 | isa.BPF_JA else x.off) < 0]
+        self.loop_pcs = {p for p in self.prune_points if any(lo <= p <= hi for lo, hi in backs)}
         order = {}
         stack = [(0, iter(succ[0]))]
         order[0] = "on"
@@ -660,11 +735,13 @@ class Verifier:
         if len(self.insn_states) < MAX_INSN_STATES:
             self.insn_states.append((pc, text, after))
 
-    def _do_check(self) -> None:
+    def _do_check(self, pc: int = 0, st: State | None = None, stop: tuple | None = None) -> None:
         pending: list[tuple[int, int, State]] = []
-        st = self._initial()
-        pc = 0
+        self._pending = pending
+        if st is None:
+            st = self._initial()
         log = self.log_level > 0
+        first = True
         while True:
             if pc is None:
                 if not pending:
@@ -675,7 +752,13 @@ class Verifier:
             self.processed += 1
             if self.processed > self.max_insns:
                 raise _Reject(f"BPF program is too large. Processed {self.processed} insn", pc)
-            if pc in self.prune_points:
+            if stop is not None:  # a loop-acceleration trial: stop where the next iteration starts
+                if pc == stop[0] and len(st.frames) == stop[1] and not first:
+                    self.arrivals.append(st)
+                    pc = None
+                    continue
+                first = False
+            elif pc in self.prune_points:
                 verdict = self._visit(pc, st)
                 if verdict == "prune":
                     if log:
@@ -736,7 +819,7 @@ class Verifier:
                 lst.pop(i)
                 continue
             i += 1
-        if looping and self.accelerate:
+        if self.accelerate and pc in self.loop_pcs:
             fast = self._accelerate(pc, st)
             if fast is not None:
                 return fast
@@ -750,7 +833,94 @@ class Verifier:
         return "new"
 
     def _accelerate(self, pc: int, st: State):
+        """Fast-forward a loop whose iterations differ only by constant counters (see the module docstring).
+
+        Three visits of the loop head in a row with the same work (processed insns, pending states)
+        and states that differ only by constant scalars advancing by the same steps: try to skip m
+        iterations.  The skip is checked by one abstract iteration from the state whose counters
+        hold every value the skipped iterations would give them: it must process exactly the same
+        number of instructions without an error and come back with the counters advanced by one
+        step.  Then every skipped iteration would have done the same, and the walk resumes at the
+        state m iterations later with the processed count the kernel would have reached.
+        """
+        hist = self.loop_hist.setdefault(pc, [])
+        hist.append((self.processed, len(self._pending), st.copy()))
+        if len(hist) > 3:
+            hist.pop(0)
+        if len(hist) < 3 or self.processed < self.loop_retry.get(pc, 0):
+            return None
+        (p0, l0, s0), (p1, l1, s1), (p2, l2, s2) = hist
+        d = p2 - p1
+        if d <= 0 or p1 - p0 != d or not (l0 == l1 == l2):
+            return None
+        steps = _counter_steps(s0, s1, s2)
+        if not steps:
+            return None
+        m = (self.max_insns - self.processed) // d - 2
+        while m >= 4:
+            if self._trial(pc, s2, steps, m, d):
+                new = s2.copy()
+                _advance(new, steps, m)
+                new.parent = st.parent
+                self.processed += m * d
+                hist.clear()
+                if self.log_level:
+                    self.log.append(f"{pc}: loop fast-forwarded by {m} iterations of {d} insns (lwnlab)")
+                return new
+            m //= 2
+        self.loop_retry[pc] = self.processed + 64 * d
         return None
+
+    def _trial(self, pc: int, s2: State, steps: dict, m: int, d: int) -> bool:
+        # 1. every skipped iteration at once: the counters hold the join of their values over the m iterations
+        w = s2.copy()
+        w.parent = None
+        for key, step in steps.items():
+            r = _get(s2, *key)
+            end = _shifted(r, step, m)
+            if end is None:
+                return False
+            j = Reg.bounded(min(r.umin, end.umin), max(r.umax, end.umax), min(r.smin, end.smin),
+                            max(r.smax, end.smax), r.var if r.var == end.var else tn.UNKNOWN)
+            if j is None:
+                return False
+            _set(w, *key, j)
+        back = self._one_iteration(pc, w, d)
+        if back is None:
+            return False
+        for key, step in steps.items():
+            r, got = _get(w, *key), _get(back, *key)
+            if got is None or got.type != SCALAR or (got.umin - r.umin, got.umax - r.umax, got.smin - r.smin,
+                                                      got.smax - r.smax) != step:
+                return False
+            _set(back, *key, r)
+        if back.key() != w.key():
+            return False
+        # 2. the extrapolated state itself iterates the same way (the skip lands on the kernel's state)
+        end = s2.copy()
+        end.parent = None
+        if not _advance(end, steps, m):
+            return False
+        back = self._one_iteration(pc, end, d)
+        nxt = end.copy()
+        return back is not None and _advance(nxt, steps, 1) and back.key() == nxt.key()
+
+    def _one_iteration(self, pc: int, st: State, d: int) -> State | None:
+        """Walk from the loop head until every path ends or comes back to it; the state that comes back."""
+        import copy
+        sub = copy.copy(self)
+        sub.explored, sub.log, sub.log_level, sub.processed = {}, [], 0, -1  # the head is counted already
+        sub.states, sub.insn_states, sub.accelerate, sub.loop_hist = {}, [], False, {}
+        sub.subprog_depth = list(self.subprog_depth)
+        sub.max_insns = 4 * d + 16
+        sub.arrivals = []
+        try:
+            sub._do_check(pc, st.copy(), stop=(pc, len(st.frames)))
+        except _Reject:
+            return None
+        if sub.processed != d or len(sub.arrivals) != 1 or sub.subprog_depth != self.subprog_depth:
+            return None
+        return sub.arrivals[0]
 
     # ---- register helpers
     def _read(self, st: State, r: int, pc: int) -> Reg:
