@@ -14,9 +14,14 @@ with the checks the verifier would otherwise have proved made explicit):
   naming the pc and the address: nothing ever touches host memory outside the
   arena;
 * ``call N`` (a helper) **returns to Python** with ``STATUS_HELPER``: the
-  Python layer (:class:`Machine`) runs the helper, writes r0 and resumes the
-  same state.  This is the hook part 2 (maps, helpers) builds on; numba never
-  calls Python;
+  Python layer (:class:`Machine`, :class:`lwnlab.bpf.runtime.Runtime`) runs the
+  helper, writes r0 and resumes the same state; numba never calls Python.  The
+  exception is ``map_lookup_elem``/``map_update_elem``/``map_delete_elem`` on an
+  array or hash map of the ``maps`` table (:mod:`lwnlab.bpf.maps`), which run
+  inside the loop: map storage is part of the arena, so the value pointer a
+  lookup returns is an address of a region like any other;
+* :func:`run_batch` runs a program once per row of ``struct seccomp_data``
+  words (eBPF seccomp filters), map storage persisting from row to row;
 * ``call local`` (src 1) pushes a frame (return pc, r6..r9, r10) on the frame
   stack, at most ``MAX_CALL_FRAMES`` deep;
 * an instruction budget stops infinite loops (``ERR_BUDGET``).
