@@ -60,7 +60,6 @@ ERR_PC = 8
 ERR_FP_WRITE = 9
 ERR_LDDW_PSEUDO = 10
 ERR_NO_PACKET = 11
-ERR_BAD_MAP = 12  # a map helper called with r1 not a map of this program (set by the Python layer)
 
 STATUS_NAMES = {
     STATUS_EXIT: "exit", STATUS_HELPER: "helper call", ERR_OOB: "out-of-bounds memory access",
@@ -69,7 +68,6 @@ STATUS_NAMES = {
     ERR_READONLY: "store to read-only memory", ERR_PC: "jump outside the program",
     ERR_FP_WRITE: "write to the read-only frame pointer r10", ERR_LDDW_PSEUDO: "lddw with a map/BTF pseudo source",
     ERR_NO_PACKET: "legacy packet load without a packet region",
-    ERR_BAD_MAP: "map helper called with r1 not pointing to a map",
 }
 
 # indexes into the state vector
