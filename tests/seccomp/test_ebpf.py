@@ -345,3 +345,19 @@ def test_a_map_shared_by_two_filters_stays_coherent():
     counts.update(0, 100)
     b.run(sd("read"))
     assert counts.lookup(0) == (101).to_bytes(8, "little")
+
+
+def test_reloading_filters_with_other_maps_does_not_recompile():
+    from lwnlab._jit import no_recompile
+
+    ebpf_examples.load("count_limit", verify=False).trace(ebpf_examples.demo_trace("count_limit"))
+    EbpfFilter.from_asm(DENY_PTRACE).run(sd("read"))
+    with no_recompile():
+        for n in (1, 3):
+            f = ebpf_examples.load("count_limit", verify=False, limit=n)
+            f.trace(ebpf_examples.demo_trace("count_limit"), on_step=lambda i, d: f.snapshot())
+            g = ebpf_examples.load("execve_once", verify=False)
+            g.trace(ebpf_examples.demo_trace("execve_once"))
+            EbpfFilter.from_asm(DENY_PTRACE.replace("101", str(100 + n))).run(sd("read"))
+            f.maps["counts"].update(7, n)
+            f.maps["counts"].delete(7)
