@@ -170,14 +170,16 @@ class EbpfFilter:
 
     def __init__(self, insns: list[Insn], *, maps: dict | None = None, privileges: Privileges | None = None,
                  gates: Gates | None = None, name: str = "", verify: bool = True, env: Env | None = None,
-                 budget: int = 1_000_000, map_init: dict | None = None, _map_extra: dict | None = None):
+                 budget: int = 1_000_000, map_init: dict | None = None, _map_extra: dict | None = None,
+                 _converted: bool = False):
         self.name = name
         self.privileges = privileges if privileges is not None else Privileges()
         self.gates = gates if gates is not None else Gates()
         self.verified = bool(verify)
         insns = list(insns)
         limit = isa.BPF_COMPLEXITY_LIMIT_INSNS if self.privileges.bpf_capable else isa.BPF_MAXINSNS
-        check_program(insns, max_insns=limit, allow_pseudo=True)
+        if not _converted:  # bpf_convert_filter's output is trusted: it sets src_reg = X even on K ops
+            check_program(insns, max_insns=limit, allow_pseudo=True)
         self._maps = _make_maps(maps, _map_extra)
         check_gates(insns, self._maps, self.privileges, self.gates)
         self.verdict = run_verifier(insns, self._maps, self.privileges, self.gates) if verify else None
@@ -238,7 +240,7 @@ class EbpfFilter:
         prog, _ = f.ebpf()
         kw.setdefault("name", (f.name or "classic") + " (converted)")
         kw["verify"] = False
-        return cls(prog, **kw)
+        return cls(prog, _converted=True, **kw)
 
     def load_program(self, src, *, name: str = "", verify: bool | None = None) -> Program:
         """Another program sharing this filter's maps, e.g. for a prog_array slot (tail calls)."""

@@ -144,25 +144,23 @@ class SideBySide:
         from lwnlab.bpf.disasm import pseudo_c
         from lwnlab.seccomp.data import batch_words
         from lwnlab.seccomp.ebpf import Comparison, EbpfFilter
-        from lwnlab.seccomp.filter import Filter, Stack
+        from lwnlab.seccomp.filter import Filter
 
         self.errors.clear()
         try:
             cf = Filter.from_asm(self.classic_src.value)
             nf = EbpfFilter.from_asm(self.native_src.value)
-            conv, _ = cf.ebpf()  # bpf_convert_filter's program: what the kernel really runs
+            conv = EbpfFilter.from_classic(cf)  # bpf_convert_filter's program: what the kernel really runs
             words = batch_words(self.trace)
-            a, _, s_classic = Stack([cf], cache=False).run_batch(words)
+            a, s_classic = conv.run_words(words)
             b, s_native = nf.run_words(words)
         except LwnlabError as e:
             self.errors.show(e)
             self.comparison = None
             return
-        a = np.asarray(a) & 0xFFFFFFFF
-        b = np.asarray(b) & 0xFFFFFFFF
         bad = tuple((int(i), int(a[i]), int(b[i])) for i in np.nonzero(a != b)[0])
-        cmp = Comparison(pseudo_c(list(conv)), pseudo_c(list(nf.insns)), len(conv), len(nf), len(a) - len(bad),
-                         len(a), bad)
+        cmp = Comparison(pseudo_c(list(conv.insns)), pseudo_c(list(nf.insns)), len(conv), len(nf),
+                         len(a) - len(bad), len(a), bad)
         self.comparison = cmp
         self.classic_steps, self.native_steps = float(np.mean(s_classic)), float(np.mean(s_native))
         self.classic_out.value = ("<b>classic filter, as the kernel converts it</b> (<code>bpf_convert_filter</code>, "
@@ -173,7 +171,7 @@ class SideBySide:
         colour = "#1b7f3b" if agree else "#b00020"
         self.summary.value = (
             f'<span style="color:{colour}"><b>{cmp.agree} of {cmp.total}</b> syscalls of the recorded trace get the '
-            f"same decision</span>; instructions executed per syscall: classic "
+            f"same decision</span>; eBPF instructions executed per syscall: converted classic "
             f"<b>{self.classic_steps:.1f}</b>, native eBPF <b>{self.native_steps:.1f}</b>."
             + ("" if agree else f" First disagreement: syscall #{cmp.disagreements[0][0]} "
                f"(classic {cmp.disagreements[0][1]:#x}, native {cmp.disagreements[0][2]:#x})."))
@@ -183,7 +181,7 @@ class SideBySide:
                label="program length")
         ax.bar([0.35, 1.35], [self.classic_steps, self.native_steps], color=["#c7c7c7", "#aec7e8"], width=0.35,
                label="executed per syscall (mean)")
-        ax.set_xticks([0.17, 1.17], ["classic", "native eBPF"])
+        ax.set_xticks([0.17, 1.17], ["converted classic", "native eBPF"])
         ax.set_ylabel("instructions")
         ax.legend(fontsize=8)
         self.view.redraw()
@@ -413,7 +411,7 @@ class MapTrace:
     def show_step(self, *_):
         if not self.results:
             return
-        from lwnlab.seccomp.syscalls import syscall_name
+        from lwnlab.seccomp.syscalls import arch_by_audit, syscall_name
 
         i = self.step.value
         rows = []
@@ -424,7 +422,7 @@ class MapTrace:
             style = "font-weight:bold;background:#ffe9a8" if k == i else ("color:#aaa" if k > i else "")
             what = f"{act}({dec.data})" if act in ("ERRNO", "TRAP") else act
             pid = getattr(ev, "pid", "")
-            rows.append(f'<tr style="{style}"><td>{k}</td><td>{pid}</td><td>{syscall_name(d.arch_name, d.nr)}</td>'
+            rows.append(f'<tr style="{style}"><td>{k}</td><td>{pid}</td><td>{_name(d, arch_by_audit, syscall_name)}</td>'
                         f'<td style="color:{ACTION_COLOURS.get(act, "#000")}">{what if k <= i else ""}</td></tr>')
         self.table_html.value = ('<table style="font-family:monospace;font-size:12px"><tr><th>#</th><th>pid</th>'
                                  "<th>syscall</th><th>decision</th></tr>" + "".join(rows) + "</table>")
@@ -448,6 +446,12 @@ class MapTrace:
             ax.text(0.5, 0.5, "this policy keeps no map state", ha="center", va="center", transform=ax.transAxes)
             ax.set_xticks([])
         self.view.redraw()
+
+
+def _name(d, arch_by_audit, syscall_name) -> str:
+    arches = arch_by_audit(d.arch)
+    n = syscall_name(arches[0], d.nr_signed) if arches else None
+    return n or f"nr {d.nr_signed}"
 
 
 def _label(policy: str, key) -> str:
