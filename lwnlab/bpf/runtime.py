@@ -46,8 +46,15 @@ class _TailCall(Exception):
         self.prog = prog
 
 
+PAGE_SIZE = 4096
+
+
 class UserMemory:
-    """A task's user address space as a set of mapped ranges ``addr -> bytes`` (read-only here)."""
+    """A task's user address space: ranges ``addr -> bytes``, mapped with page granularity.
+
+    As in a real process, every page a range touches is mapped: bytes of those pages outside any
+    range read as 0, and only an access to a page no range touches faults (-EFAULT).
+    """
 
     def __init__(self, ranges: dict | None = None):
         self.ranges: list[tuple[int, bytes]] = []
@@ -67,7 +74,14 @@ class UserMemory:
         for a, b in self.ranges:
             if a <= addr < a + len(b):
                 return b[addr - a]
+        page = addr // PAGE_SIZE
+        for a, b in self.ranges:
+            if a // PAGE_SIZE <= page <= (a + max(len(b), 1) - 1) // PAGE_SIZE:
+                return 0
         return None
+
+    def mapped(self, addr: int) -> bool:
+        return self._byte(addr) is not None
 
     def read(self, addr: int, size: int) -> bytes | None:
         """size bytes at addr, or None if any byte is unmapped (copy_from_user_nofault faults)."""
@@ -484,33 +498,53 @@ def _probe_read_user(rt: Runtime, a):
     return 0
 
 
+def _strncpy_from_user(mem: UserMemory, src: int, count: int) -> tuple[int, bytes]:
+    """lib/strncpy_from_user.c's do_strncpy_from_user on x86-64 (efficient unaligned access): whole
+    words while 8 bytes remain, the word holding the NUL stored with the bytes after the NUL zeroed,
+    then byte at a time (also after a word that would fault).  Returns (length without the NUL,
+    or count when cut, or -EFAULT; the bytes written to dst)."""
+    out = bytearray()
+    res = 0
+    while count - res >= 8:
+        w = mem.read(src + res, 8)
+        if w is None:
+            break  # fall back to byte at a time
+        z = w.find(b"\0")
+        if z >= 0:
+            out += w[:z] + bytes(8 - z)
+            return res + z, bytes(out)
+        out += w
+        res += 8
+    while res < count:
+        c = mem.read(src + res, 1)
+        if c is None:
+            return -EFAULT, bytes(out)
+        out += c
+        if c == b"\0":
+            return res, bytes(out)
+        res += 1
+    return res, bytes(out)
+
+
 def _probe_read_user_str(rt: Runtime, a):
-    """strncpy_from_user_nofault: the length including the NUL; at size bytes the copy is cut and ends
-    with a NUL (returns size); an empty string returns 0 (strncpy_from_user's 0 is not incremented)."""
+    """bpf_probe_read_user_str -> strncpy_from_user_nofault: the length including the NUL; at size
+    bytes the copy is cut and ends with a NUL (returns size); an empty string returns 0
+    (strncpy_from_user's 0 is not incremented); on error dst is zero-filled."""
     dst, size, src = a[0], a[1] & 0xFFFFFFFF, a[2]
     if size == 0:
         return 0
     err = _can_read_user(rt)
     if not err:
-        out = bytearray()
-        mem = rt.env.task.memory
-        ret = None
-        for i in range(size):
-            b = mem.read(src + i, 1)
-            if b is None:
-                err = -EFAULT
-                break
-            if b == b"\0":
-                ret = i
-                break
-            out += b
-        if not err:
-            if ret is None:  # no NUL within size bytes: truncated
-                out = out[:size - 1] + b"\0"
-                rt.write(dst, bytes(out))
-                return size
-            rt.write(dst, bytes(out) + b"\0")
-            return ret + 1 if ret > 0 else 0
+        ret, data = _strncpy_from_user(rt.env.task.memory, src, size)
+        if ret >= 0:
+            if ret >= size:  # cut at size: the last byte becomes the NUL
+                ret = size
+                data = data[:size - 1] + b"\0"
+            elif ret > 0:
+                ret += 1
+            rt.write(dst, data)
+            return ret
+        err = ret
     rt.write(dst, bytes(size))
     return err
 

@@ -89,15 +89,18 @@ def _buf_after(hid, addr, size, task, privileges=ROOT, fill=-1):
     return ret, b"".join(out)
 
 
-MEM = UserMemory({0x1000: b"/etc/shadow\0", 0x2000: b"abcdefghijklmnopqrstuvwxyz", 0x3000: b"\0"})
+MEM = UserMemory({0x1000: b"/etc/shadow\0", 0x2000: b"abcdefghijklmnopqrstuvwxyz", 0x3000: b"\0",
+                  0x4FFD: b"ab\0", 0x6FF8: b"abcdefgh"})  # the pages at 0x5000 and 0x7000 are not mapped
 
 
 def test_probe_read_user():
     t = SimTask(memory=MEM)
     ret, buf = _buf_after(112, 0x1000, 12, t)
     assert ret == 0 and buf[:12] == b"/etc/shadow\0" and buf[12:] == b"\xff" * 4
-    ret, buf = _buf_after(112, 0x1008, 12, t)  # runs past the mapping: -EFAULT, dst zero-filled
+    ret, buf = _buf_after(112, 0x4FFD, 12, t)  # runs into an unmapped page: -EFAULT, dst zero-filled
     assert ret == -14 and buf[:12] == bytes(12) and buf[12:] == b"\xff" * 4
+    ret, buf = _buf_after(112, 0x1008, 8, t)  # past the string but in its page: the page's other bytes
+    assert ret == 0 and buf[:8] == b"dow\0\0\0\0\0"
     ret, buf = _buf_after(112, 0x9000, 4, t)
     assert ret == -14 and buf[:4] == bytes(4)
 
@@ -112,13 +115,17 @@ def test_probe_read_user_gated_on_dumpable_and_ptrace():
 
 def test_probe_read_user_str():
     t = SimTask(memory=MEM)
-    ret, buf = _buf_after(114, 0x1000, 16, t)
-    assert ret == 12 and buf[:12] == b"/etc/shadow\0" and buf[12:] == b"\xff" * 4  # length incl. NUL, no padding
+    ret, buf = _buf_after(114, 0x1000, 16, t)  # length incl. NUL; the word holding the NUL is stored whole
+    assert ret == 12 and buf == b"/etc/shadow\0\0\0\0\0"  # (x86-64's word-at-a-time copy zeroes its tail)
+    ret, buf = _buf_after(114, 0x1000, 12, t)  # 4 bytes left after the first word: byte at a time, no padding
+    assert ret == 12 and buf[:12] == b"/etc/shadow\0" and buf[12:] == b"\xff" * 4
+    ret, buf = _buf_after(114, 0x4FFD, 16, t)  # "ab\0" at the end of a page: the word would fault
+    assert ret == 3 and buf == b"ab\0" + b"\xff" * 13
     ret, buf = _buf_after(114, 0x2000, 8, t)  # no NUL within size: cut, NUL-terminated, returns size
     assert ret == 8 and buf[:8] == b"abcdefg\0"
     ret, buf = _buf_after(114, 0x3000, 8, t)  # the empty string: strncpy_from_user_nofault returns 0
     assert ret == 0 and buf[:1] == b"\0"
-    ret, buf = _buf_after(114, 0x2010, 16, t)  # runs off the mapping before a NUL: -EFAULT, zero-filled
+    ret, buf = _buf_after(114, 0x6FF8, 16, t)  # runs into an unmapped page before a NUL: -EFAULT, zero-filled
     assert ret == -14 and buf == bytes(16)
     assert _buf_after(114, 0x1000, 0, t)[0] == 0  # size 0
 
