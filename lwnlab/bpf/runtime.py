@@ -549,63 +549,89 @@ def _probe_read_user_str(rt: Runtime, a):
     return err
 
 
-_FMT = re.compile(rb"%(ll|l)?([diuxXcs%p])")
+_SPEC = re.compile(rb"%([0 +\-]*)([1-9][0-9]*)?(p[a-zA-Z0-9]*|s|c|(?:ll|l)?[diuxX])")
+
+
+def _bprintf_check(fmt: bytes) -> list | None:
+    """bpf_bprintf_prepare's checks: printable ASCII (or whitespace) only, at most 3 conversions among
+    %d %i %u %x %X (with l/ll), %c, %s, %p..., optional "[0 +-][width]" flags; None when -EINVAL."""
+    specs = []
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c >= 0x80 or not (0x20 <= c < 0x7F or chr(c).isspace()):
+            return None
+        if c != 0x25:
+            i += 1
+            continue
+        if fmt[i + 1:i + 2] == b"%":
+            i += 2
+            continue
+        m = _SPEC.match(fmt, i)
+        if m is None or len(specs) >= 3:
+            return None
+        specs.append(m)
+        i = m.end()
+    return specs
 
 
 def _trace_printk(rt: Runtime, a):
-    """bpf_trace_printk(fmt, fmt_size, arg1, arg2, arg3): at most 3 conversions (%d %i %u %x %X %c %s %p,
-    with l/ll), fmt NUL-terminated within fmt_size; the line goes to ``env.printk``; returns its length."""
+    """bpf_trace_printk(fmt, fmt_size, arg1, arg2, arg3): fmt NUL-terminated within fmt_size and checked
+    like bpf_bprintf_prepare (else -EINVAL); the line goes to ``env.printk``; returns its length."""
     fmt_ptr, fmt_size = a[0], a[1] & 0xFFFFFFFF
     if fmt_size == 0:
         return -EINVAL
     fmt = rt.read(fmt_ptr, fmt_size)
     if b"\0" not in fmt:
-        return -EINVAL  # bpf_bprintf_prepare: fmt is not NUL-terminated
+        return -EINVAL
     fmt = fmt[:fmt.index(b"\0")]
-    args = a[2:5]
+    specs = _bprintf_check(fmt)
+    if specs is None:
+        return -EINVAL
     out = bytearray()
     pos = 0
-    n = 0
-    for mt in _FMT.finditer(fmt):
-        out += fmt[pos:mt.start()]
-        pos = mt.end()
-        mod, conv = mt.group(1) or b"", mt.group(2)
-        if conv == b"%":
-            out += b"%"
-            continue
-        if n >= 3:
-            return -EINVAL  # more than MAX_TRACE_PRINTK_VARARGS
-        v = args[n]
-        n += 1
-        bits = 64 if mod else 32
-        v &= (1 << bits) - 1
-        if conv in (b"d", b"i"):
-            out += str(v - (1 << bits) if v >> (bits - 1) else v).encode()
-        elif conv == b"u":
-            out += str(v).encode()
-        elif conv == b"x":
-            out += f"{v:x}".encode()
-        elif conv == b"X":
-            out += f"{v:X}".encode()
-        elif conv == b"c":
-            out += bytes([v & 0xFF])
-        elif conv == b"p":
-            out += f"{args[n - 1] & M64:016x}".encode()
-        else:  # %s: a string at a program address, read safely (up to 64 bytes)
-            s = bytearray()
-            for i in range(64):
-                try:
-                    c = rt.read(args[n - 1] + i, 1)
-                except ExecutionError:
-                    break
-                if c == b"\0":
-                    break
-                s += c
-            out += bytes(s)
-    out += fmt[pos:]
-    line = out.decode("utf-8", "replace")
-    rt.env.printk.append(line)
+    for n, m in enumerate(specs):
+        out += fmt[pos:m.start()].replace(b"%%", b"%")
+        pos = m.end()
+        flags, width, conv = m.group(1).decode(), (m.group(2) or b"").decode(), m.group(3)
+        v = a[2 + n]
+        kind = conv[-1:]
+        if conv.startswith(b"p"):
+            text = f"{v & M64:016x}" if conv in (b"p", b"px") else f"{v & M64:x}"
+        elif kind == b"s":
+            text = _read_cstr(rt, v)
+        elif kind == b"c":
+            text = chr(v & 0xFF)
+        else:
+            bits = 64 if conv.startswith(b"l") else 32
+            v &= (1 << bits) - 1
+            if kind in (b"d", b"i"):
+                text = str(v - (1 << bits) if v >> (bits - 1) else v)
+            elif kind == b"u":
+                text = str(v)
+            else:
+                text = f"{v:x}" if kind == b"x" else f"{v:X}"
+        if width:
+            pad = "0" if "0" in flags and "-" not in flags and kind not in (b"s", b"c") else " "
+            text = text.ljust(int(width)) if "-" in flags else text.rjust(int(width), pad)
+        out += text.encode("latin-1", "replace")
+    out += fmt[pos:].replace(b"%%", b"%")
+    rt.env.printk.append(out.decode("utf-8", "replace"))
     return len(out)
+
+
+def _read_cstr(rt: Runtime, addr: int, limit: int = 256) -> str:
+    """%s: a string at a program address, read without faulting (the kernel's "(efault)" otherwise)."""
+    s = bytearray()
+    for i in range(limit):
+        try:
+            c = rt.read(addr + i, 1)
+        except ExecutionError:
+            return "(efault)" if i == 0 else s.decode("latin-1")
+        if c == b"\0":
+            break
+        s += c
+    return s.decode("latin-1")
 
 
 def _task_key(rt: Runtime, ptr: int, what: str) -> int:

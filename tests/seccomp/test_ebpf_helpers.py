@@ -267,3 +267,25 @@ def test_map_helper_on_task_storage_map_is_an_error_at_run_time():
     """)
     with pytest.raises(ExecutionError, match="cannot be used on task_storage map"):
         f.run(SeccompData.make("x86_64", "read"))
+
+
+@pytest.mark.parametrize("fmt,args,want", [
+    (b"n=%d u=%u x=%x\0", (-1, -1, 255), "n=-1 u=4294967295 x=ff"),
+    (b"%lld %llx %%\0", (-1, -1, 0), "-1 ffffffffffffffff %"),
+    (b"[%5d|%-4x|%03u]\0", (42, 10, 7), "[   42|a   |007]"),
+    (b"%c%c\0", (0x68, 0x69, 0), "hi"),
+    (b"%n\0", (0, 0, 0), None),  # not a conversion bpf_bprintf_prepare accepts
+    (b"%d %d %d %d\0", (1, 2, 3), None),  # more than 3
+    (b"bell\x07\0", (0, 0, 0), None),  # not printable
+])
+def test_trace_printk_formats_like_bpf_bprintf_prepare(fmt, args, want):
+    fmt = fmt + bytes(-len(fmt) % 8)
+    stores = "".join(f"lddw %r1, {int.from_bytes(fmt[i:i + 8], 'little'):#x}\nstxdw [%r10-{len(fmt) - i}], %r1\n"
+                     for i in range(0, len(fmt), 8))
+    f = load(stores + f"mov %r1, %r10\nadd %r1, -{len(fmt)}\nmov %r2, {len(fmt)}\n"
+             f"mov %r3, {args[0]}\nmov %r4, {args[1]}\nmov %r5, {args[2]}\ncall 6\nexit")
+    r = r0s(f)[0]
+    if want is None:
+        assert r == (-22) & M64 and f.printk == []
+    else:
+        assert f.printk == [want] and r == len(want)
