@@ -12,7 +12,7 @@ clang-compiled ELF object through :func:`lwnlab.bpf.elf.load_object`), applies t
 gates (the helper table's privilege gates, the ``seccomp_extended`` LSM hook, the Yama gate),
 verifies it as prog type ``"seccomp"`` and runs it on :class:`SeccompData` rows with its maps.
 It stacks with classic filters in :class:`lwnlab.seccomp.filter.Stack` under the kernel's
-precedence; an extended filter disables the action cache for the whole stack (patch 5: its
+precedence; an extended filter disables the action cache for the whole stack (the proposal: its
 bitmap is cleared, and each filter's bitmap is ANDed with the previous one's).
 
 Assembly text may declare its maps with a directive that the loader removes before assembling::
@@ -271,7 +271,7 @@ class EbpfFilter:
         return len(self.insns)
 
     def is_const_allow(self, nr: int, arch: int) -> bool:
-        return False  # extended filters clear the action-cache bitmap (patch 5)
+        return False  # extended filters disable the action cache (the 2021 proposal)
 
     @property
     def maps(self) -> dict[str, Map]:

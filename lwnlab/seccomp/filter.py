@@ -212,7 +212,7 @@ class Stack:
     def allow_bitmap(self, arch: str) -> np.ndarray:
         """The per-arch bitmap of always-allowed syscalls (seccomp_cache_prepare_bitmap over the stack).
 
-        An extended (eBPF) filter clears its bitmap (the 2021 proposal, patch 5) and each filter's
+        An extended (eBPF) filter clears its bitmap (the 2021 proposal) and each filter's
         bitmap is ANDed with the previous one's, so a stack with one caches nothing."""
         a = syscalls.get_arch(arch).name
         if a not in self._bitmaps:
