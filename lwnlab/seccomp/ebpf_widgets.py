@@ -512,12 +512,14 @@ class PrivilegeBoard:
                 ok, why = True, ""
             except VerifierError as e:
                 ok, why = False, e.message
+                if "(" in why:  # the gate that refused it: "needs CAP_BPF and CAP_PERFMON"
+                    why = why[why.index("(") + 1:].rstrip(")")
             self.allowed[h.name] = ok
             mark = '<span style="color:#1b7f3b">&#10004;</span>' if ok else '<span style="color:#b00020">&#10008;</span>'
             rows.append(f"<tr><td>{mark}</td><td><code>{h.c_name}#{h.id}</code></td><td>{h.gate}</td>"
-                        f'<td style="font-size:11px">{html.escape(why)}</td></tr>')
-        self.helpers_html.value = ('<table style="font-size:12px"><tr><th></th><th>helper</th><th>gate</th>'
-                                   "<th>why not</th></tr>" + "".join(rows) + "</table>")
+                        f'<td style="font-size:11px;max-width:28em">{html.escape(why)}</td></tr>')
+        self.helpers_html.value = ('<table style="font-size:12px;line-height:1.25"><tr><th></th><th>helper</th>'
+                                   "<th>gate</th><th>why not</th></tr>" + "".join(rows) + "</table>")
         self.loads = {}
         rows = []
         for name in E.EXAMPLES:
@@ -530,14 +532,14 @@ class PrivilegeBoard:
             colour = "#1b7f3b" if ok else "#b00020"
             rows.append(f'<tr><td><code>{name}</code></td><td style="color:{colour}">{html.escape(msg)}</td></tr>')
         self.examples_html.value = ("<b>the example policies, loaded by this loader</b>"
-                                    '<table style="font-size:12px">' + "".join(rows) + "</table>")
+                                    '<table style="font-size:12px;line-height:1.25">' + "".join(rows) + "</table>")
 
 
 def make_privilege_board(privileged: bool = False) -> PrivilegeBoard:
     """Switch capabilities and gates; see which helpers a seccomp filter may call and what still loads."""
     caps = _cap_switches(privileged)
     hh, eh = W.HTML(), W.HTML()
-    box = W.VBox([W.HTML(PROPOSED), caps.widget, W.HBox([hh, eh])])
+    box = W.VBox([W.HTML(PROPOSED), caps.widget, hh, eh])
     b = PrivilegeBoard(caps, hh, eh, box)
     caps.observe(b.update)
     b.update()
