@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from lwnlab.cli import EXIT_NEGATIVE, EXIT_OK, group, print_json
@@ -52,7 +53,7 @@ def register(subparsers) -> None:
                        "declared with --map NAME_OR_FD:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (TYPE: hash, array, "
                        "prog_array, task_storage or a number); a number names the fd an lddw map_fd()/"
                        "map_value() uses, a name takes the next map index (lddw map_idx(0), map_idx(1)...).")
-    v.add_argument("program", metavar="PROG.s|PROG.bin|PROG.o")
+    v.add_argument("program", metavar="PROG.s|PROG.bin|PROG.o|PROG.c")
     v.add_argument("--prog-type", choices=["socket_filter", "seccomp"], default="socket_filter",
                    help="program type (seccomp: the 2021 proposal, never merged; default socket_filter)")
     v.add_argument("--section", help="for .o files: the program's section (default: the only one)")
@@ -67,6 +68,16 @@ def register(subparsers) -> None:
     v.add_argument("--json", action="store_true",
                    help='print {"accepted", "prog_type", "processed", "pc", "message", "log"}')
     v.set_defaults(func=_cmd_verify)
+
+    c = sub.add_parser("cc", help="compile a restricted-C eBPF program with clang (-target bpf)",
+                       description="Compile FILE.c to a BPF ELF object with clang (-O2 -g -target bpf), with lwnlab's "
+                       "header lwnlab_bpf.h included (struct seccomp_data, SEC(), __uint/__type map macros, the "
+                       "helpers of lwnlab's helper table, SECCOMP_RET_*). Load the object with 'lwnlab bpf verify' "
+                       "or 'lwnlab seccomp run --ebpf'. --header prints the header instead.")
+    c.add_argument("input", nargs="?", metavar="FILE.c")
+    c.add_argument("-o", "--output", metavar="FILE.o", help="output object (default: FILE with suffix .o)")
+    c.add_argument("--header", action="store_true", help="print lwnlab_bpf.h and exit")
+    c.set_defaults(func=_cmd_cc)
 
     g = sub.add_parser("plugin", help="conformance-runner plugin: program hex on stdin, memory hex in argv",
                        description="For external eBPF conformance runners (bpf_conformance): reads the program as "
@@ -229,8 +240,33 @@ def parse_map_arg(text: str, next_index: int):
     return key, spec
 
 
+def _cmd_cc(args) -> int:
+    from lwnlab.bpf import elf
+
+    if args.header:
+        sys.stdout.write(elf.HEADER)
+        return EXIT_OK
+    if not args.input:
+        raise UsageError("name the C file to compile (or use --header)", field="input")
+    if not os.path.exists(args.input):
+        raise UsageError(f"{args.input}: no such file", file=args.input)
+    out = args.output or (args.input.rsplit(".", 1)[0] + ".o")
+    elf.compile_c(os.fspath(args.input), output=out)
+    obj = elf.load_object(out)
+    progs = ", ".join(f"{name} ({len(code)} insns)" for name, code in obj.programs.items())
+    print(f"{out}: programs {progs}; maps {', '.join(obj.map_names) or 'none'}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _load_for_verify(path: str, section: str | None):
-    """(insns, maps from the object file or {})."""
+    """(insns, maps from the object file or {}); a .c file is compiled with clang first."""
+    if path.endswith(".c"):
+        import tempfile
+
+        from lwnlab.bpf.elf import compile_c
+
+        with tempfile.TemporaryDirectory(prefix="lwnlab-cc-") as tmp:
+            return _load_for_verify(str(compile_c(path, output=os.path.join(tmp, "prog.o"))), section)
     if path.endswith(".o"):
         try:
             from lwnlab.bpf.elf import load_object

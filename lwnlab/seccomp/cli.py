@@ -64,7 +64,7 @@ def register(subparsers) -> None:
                        "with '.map N NAME TYPE key_size=K value_size=V max_entries=M' lines, or a clang-compiled "
                        "ELF object (.o).")
     r.add_argument("filters", nargs="*", metavar="FILTER.bpf")
-    r.add_argument("--ebpf", action="append", default=[], metavar="PROG.s|PROG.o",
+    r.add_argument("--ebpf", action="append", default=[], metavar="PROG.s|PROG.o|PROG.c",
                    help="an eBPF seccomp filter (proposed 2021, never merged); may be repeated")
     r.add_argument("--section", metavar="NAME", help="program section of an ELF object (default: the only one, "
                    "or 'seccomp')")

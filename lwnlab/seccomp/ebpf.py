@@ -223,7 +223,16 @@ class EbpfFilter:
 
     @classmethod
     def from_file(cls, path: str, **kw) -> "EbpfFilter":
-        """``.o`` (ELF) or assembly text (anything else)."""
+        """``.o`` (ELF), ``.c`` (compiled with clang first) or assembly text (anything else)."""
+        if str(path).endswith(".c"):
+            import tempfile
+
+            from lwnlab.bpf.elf import compile_c
+
+            with tempfile.TemporaryDirectory(prefix="lwnlab-cc-") as tmp:
+                obj = compile_c(os.fspath(path), output=os.path.join(tmp, "filter.o"))
+                kw.setdefault("name", os.path.basename(str(path)))
+                return cls.from_object(obj, **kw)
         with open(path, "rb") as f:
             head = f.read(4)
         if head == b"\x7fELF":

@@ -167,3 +167,38 @@ def test_map_of_the_wrong_shape_is_refused(tmp_path):
     """
     with pytest.raises(FilterError, match="key_size must be 4"):
         elf.load_object(elf.compile_c(src, output=tmp_path / "b.o"))
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@needs_clang
+def test_cli_cc_verify_and_seccomp_run_on_c(tmp_path, capsys):
+    from lwnlab.cli import main
+
+    src = tmp_path / "limit.c"
+    src.write_text(COUNTER)
+    assert main(["bpf", "cc", str(src)]) == 0
+    assert (tmp_path / "limit.o").exists()
+    assert "programs seccomp" in capsys.readouterr().err
+    assert main(["bpf", "verify", str(tmp_path / "limit.o"), "--prog-type", "seccomp"]) == 0
+    assert "accepted (seccomp)" in capsys.readouterr().out
+    # the noinline function makes a bpf-to-bpf call, which unprivileged loaders may not use
+    assert main(["bpf", "verify", str(src), "--prog-type", "seccomp", "--unprivileged"]) == 1
+    assert "allowed for CAP_BPF and CAP_SYS_ADMIN" in capsys.readouterr().out
+    assert main(["seccomp", "run", "--ebpf", str(src), "--syscall", "openat", "--args", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "ERRNO" in out  # twice_plus_one(3) | path[1] ('e')
+    bad = tmp_path / "bad.c"
+    bad.write_text('SEC("seccomp") int f(struct seccomp_data *ctx) { return ctx->nosuch; }\n')
+    assert main(["bpf", "cc", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.c:1:" in err and "nosuch" in err
+
+
+def test_cli_cc_header(capsys):
+    from lwnlab.cli import main
+
+    assert main(["bpf", "cc", "--header"]) == 0
+    assert "struct seccomp_data" in capsys.readouterr().out
+    assert main(["bpf", "cc"]) == 2
