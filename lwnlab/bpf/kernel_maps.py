@@ -90,3 +90,39 @@ def available() -> tuple[bool, str]:
         return False, e.message
     except OSError as e:  # no bpf syscall in this libc's table, seccomp'd sandbox, ...
         return False, str(e)
+
+
+def run_with_maps(insns, maps: dict, *, data: bytes = bytes(64)) -> tuple[bool, int | None, str]:
+    """Load ``insns`` as a socket filter with ``lddw rX, map_fd(N)`` pointing at ``maps[N]``
+    (KernelMaps), run it once (BPF_PROG_TEST_RUN); return (loaded, retval u32, verifier log)."""
+    from lwnlab.bpf import isa
+    from lwnlab.bpf.program import Insn, encode
+    from lwnlab.seccomp.kernel import BPF_PROG_TEST_RUN
+    from lwnlab.system import BPF_PROG_LOAD, BPF_PROG_TYPE_SOCKET_FILTER
+
+    out = []
+    for x in insns:
+        if x.code == isa.LDDW and x.src == isa.BPF_PSEUDO_MAP_FD:
+            x = Insn(x.code, x.dst, x.src, x.off, maps[x.imm].fd)
+        out.append(x)
+    prog = encode(out)
+    insn_buf = ctypes.create_string_buffer(prog, len(prog))
+    lic = ctypes.create_string_buffer(b"GPL")
+    log_size = 1 << 18
+    log = ctypes.create_string_buffer(log_size)
+    attr = ctypes.create_string_buffer(144)
+    struct.pack_into("<IIQQIIQ", attr, 0, BPF_PROG_TYPE_SOCKET_FILTER, len(prog) // 8, ctypes.addressof(insn_buf),
+                     ctypes.addressof(lic), 1, log_size, ctypes.addressof(log))
+    fd, err = raw_syscall("bpf", BPF_PROG_LOAD, attr, 144)
+    if fd < 0:
+        return False, None, log.value.decode(errors="replace")
+    try:
+        din = ctypes.create_string_buffer(bytes(data), len(data))
+        t = ctypes.create_string_buffer(80)
+        struct.pack_into("<IIIIQQII", t, 0, fd, 0, len(data), 0, ctypes.addressof(din), 0, 1, 0)
+        r, err = raw_syscall("bpf", BPF_PROG_TEST_RUN, t, 80)
+        if r < 0:
+            return True, None, f"BPF_PROG_TEST_RUN failed: {os.strerror(err)}"
+        return True, struct.unpack_from("<I", t, 4)[0], ""
+    finally:
+        os.close(fd)

@@ -127,3 +127,56 @@ def test_map_errnos_agree_with_the_kernel(map_type, max_entries, data):
             kernel_contents[k] = int.from_bytes(theirs.lookup(k), "little")
             rc, k = theirs.next_key(k)
         assert ours.as_dict() == kernel_contents
+
+
+def _helper_program(ops):
+    """A program that makes the helper calls in ``ops`` on map 1 and stores each result in out[i] (map 2)."""
+    lines = []
+    for i, (op, key, value, flags) in enumerate(ops):
+        lines += [f"stw [%r10-4], {key}", f"stdw [%r10-16], {value}", "lddw %r1, map_fd(1)", "mov %r2, %r10",
+                  "add %r2, -4"]
+        if op == 0:
+            lines += ["call 1", "jeq %r0, 0, +2", "ldxdw %r0, [%r0+0]", "ja +1", "mov %r0, -1"]
+        elif op == 1:
+            lines += ["mov %r3, %r10", "add %r3, -16", f"mov %r4, {flags}", "call 2"]
+        else:
+            lines += ["call 3"]
+        lines += ["stxdw [%r10-24], %r0", f"stw [%r10-28], {i}", "lddw %r1, map_fd(2)", "mov %r2, %r10",
+                  "add %r2, -28", "mov %r3, %r10", "add %r3, -24", "mov %r4, 0", "call 2"]
+    lines += ["mov %r0, 0", "exit"]
+    return asm.assemble("\n".join(lines))
+
+
+@pytest.mark.parametrize("map_type,max_entries", [(1, 3), (2, 5)])
+@settings(max_examples=max(10, EXAMPLES // 10), deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_map_helpers_in_programs_agree_with_the_kernel(map_type, max_entries, data):
+    """The same helper calls made by a program: lwnlab's runtime (map ops inside the numba loop) vs
+    a socket filter in the live kernel, compared on every return value and the final contents."""
+    from lwnlab.bpf import kernel_maps, maps
+    from lwnlab.bpf.helpers import MapSpec
+    from lwnlab.bpf.runtime import Runtime
+
+    import numpy as np
+
+    ok, why = kernel_maps.available()
+    if not ok:
+        pytest.skip(f"cannot create BPF maps here: {why}")
+    draw = lambda lo, hi: data.draw(st.integers(lo, hi))  # noqa: E731
+    ops = [(draw(0, 2), draw(0, 7), draw(0, 1000), draw(0, 5)) for _ in range(draw(1, 24))]
+    insns = _helper_program(ops)
+    target = maps.create(MapSpec(map_type, 4, 8, max_entries, "m"))
+    out = maps.create(MapSpec(2, 4, 8, len(ops), "out"))
+    rt = Runtime({1: target, 2: out})
+    rt.run_words(rt.resolve(insns), np.zeros((1, 16), np.uint32))
+    with kernel_maps.KernelMap(map_type, 4, 8, max_entries) as kt, kernel_maps.KernelMap(2, 4, 8, len(ops)) as ko:
+        loaded, retval, log = kernel_maps.run_with_maps(insns, {1: kt, 2: ko})
+        assert loaded, log[-3000:]
+        for i in range(len(ops)):
+            assert out.lookup(i) == ko.lookup(i), (i, ops[i])
+        kernel_contents = {}
+        rc, k = kt.next_key(None)
+        while rc == 0:
+            kernel_contents[k] = int.from_bytes(kt.lookup(k), "little")
+            rc, k = kt.next_key(k)
+        assert target.as_dict() == kernel_contents
