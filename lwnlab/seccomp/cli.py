@@ -358,8 +358,17 @@ def _set_maps(ebpf: list, items: list[str]) -> None:
             raise UsageError(f"--map {item!r}: the update failed with {errno_name(rc)}", field="map")
 
 
+def _jsonable(v):
+    if isinstance(v, bytes):
+        return "0x" + v.hex()
+    if isinstance(v, dict):
+        return {(str(k) if not isinstance(k, bytes) else "0x" + k.hex()): _jsonable(x) for k, x in v.items()}
+    return v
+
+
 def _maps_json(stack, names) -> dict:
-    return {names[i]: snap for i, snap in stack.snapshot().items()}
+    """Map contents by program then map name; keys and values wider than 8 bytes as 0x-hex bytes."""
+    return {names[i]: _jsonable(snap) for i, snap in stack.snapshot().items()}
 
 
 def _print_maps(stack, names, args) -> None:

@@ -257,3 +257,14 @@ def test_run_ebpf_verifier_is_on_by_default(capsys):
     p = ebpf_examples.HERE / "count_limit.s"
     assert main(["seccomp", "run", "--ebpf", str(p), "--no-verify", "--syscall", "read"]) == 0
     capsys.readouterr()
+
+
+def test_run_ebpf_show_maps_with_wide_keys_as_json(tmp_path, capsys):
+    p = tmp_path / "w.s"
+    p.write_text(".map 1 paths hash key_size=16 value_size=12 max_entries=4\nmov32 %r0, 0x7fff0000\nexit\n")
+    assert main(["seccomp", "run", "--ebpf", str(p), "--syscall", "read", "--json", "--show-maps"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["maps"] == {str(p): {"paths": {}}}
+    from lwnlab.seccomp.cli import _jsonable
+
+    assert _jsonable({b"\x01\x02": b"\xff", 3: {4: 5}}) == {"0x0102": "0xff", "3": {"4": 5}}
