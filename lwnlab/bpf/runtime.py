@@ -483,8 +483,16 @@ def _can_read_user(rt: Runtime) -> int:
     return 0
 
 
+def _check_dst(rt: Runtime, dst: int, size: int, what: str) -> None:
+    """The verifier proves dst..dst+size is writable memory; an unverified program gets an error here
+    (before anything is read or allocated)."""
+    if size and rt._locate(int(dst) & M64, size, True, rt._depth) is None:
+        raise ExecutionError(f"{what}: destination {int(dst) & M64:#x}+{size} is not writable program memory")
+
+
 def _probe_read_user(rt: Runtime, a):
     dst, size, src = a[0], a[1] & 0xFFFFFFFF, a[2]
+    _check_dst(rt, dst, size, "probe_read_user")
     err = _can_read_user(rt)
     data = None
     if not err:
@@ -533,6 +541,7 @@ def _probe_read_user_str(rt: Runtime, a):
     dst, size, src = a[0], a[1] & 0xFFFFFFFF, a[2]
     if size == 0:
         return 0
+    _check_dst(rt, dst, size, "probe_read_user_str")
     err = _can_read_user(rt)
     if not err:
         ret, data = _strncpy_from_user(rt.env.task.memory, src, size)

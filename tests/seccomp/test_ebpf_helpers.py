@@ -289,3 +289,14 @@ def test_trace_printk_formats_like_bpf_bprintf_prepare(fmt, args, want):
         assert r == (-22) & M64 and f.printk == []
     else:
         assert f.printk == [want] and r == len(want)
+
+
+def test_unverified_helper_arguments_are_checked_before_use():
+    for hid in (112, 114):
+        f = load(f"mov %r1, %r10\nadd %r1, -8\nlddw %r2, 0xffffffff\nmov %r3, 0\ncall {hid}\nexit")
+        with pytest.raises(ExecutionError, match="not writable program memory") as e:
+            f.run(SeccompData.make("x86_64", "read"))
+        assert e.value.pc == 5
+    f = load("mov %r1, 0\nmov %r2, 4\ncall 6\nexit")
+    with pytest.raises(ExecutionError, match="outside every memory region"):
+        f.run(SeccompData.make("x86_64", "read"))
