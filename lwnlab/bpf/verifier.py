@@ -306,15 +306,22 @@ def _stack_contains(old: Frame, cur: Frame, idmap: dict) -> bool:
     return True
 
 
-def _subsumes(old: State, cur: State) -> bool:
+def _subsumes(old: State, cur: State, live: list | None = None, pc: int = 0) -> bool:
+    """states_equal(): ``old`` covers ``cur``; registers dead at the frame's resume point are not compared
+    (a static liveness, a superset of the kernel's REG_LIVE_READ marks: sound, sometimes less pruning)."""
     if len(old.frames) != len(cur.frames):
         return False
     idmap: dict = {}
-    for fo, fc in zip(old.frames, cur.frames):
+    n = len(old.frames)
+    for fi, (fo, fc) in enumerate(zip(old.frames, cur.frames)):
         if fo.callsite != fc.callsite:
             return False
-        for o, c in zip(fo.regs, fc.regs):
-            if not _reg_contains(o, c, idmap):
+        if live is None:
+            mask = 0x7FF
+        else:
+            mask = live[pc] if fi == n - 1 else live[old.frames[fi + 1].callsite + 1]
+        for i, (o, c) in enumerate(zip(fo.regs, fc.regs)):
+            if mask >> i & 1 and not _reg_contains(o, c, idmap):
                 return False
         if not _stack_contains(fo, fc, idmap):
             return False
@@ -559,6 +566,7 @@ class Verifier:
         self.subprog_tail_call: set[int] = set()
         self.loop_retry: dict[int, int] = {}
         self.loop_pcs: set[int] = set()
+        self.live: list | None = None
         self.arrivals: list = []
         self._pending: list = []
 
@@ -608,6 +616,7 @@ class Verifier:
                 si += 1
             owner.append(si)
         self.subprog_of = owner
+        self.live = self._liveness()
         # check_cfg: reachability and back-edges; prune points where visit_insn() marks them
         seen = [False] * n
         succ: dict[int, list[int]] = {}
@@ -667,6 +676,63 @@ class Verifier:
         for pc in range(n):
             if not seen[pc]:
                 raise _Reject(f"unreachable insn {pc}", pc)
+
+    def _liveness(self) -> list:
+        """Registers (bit i = Ri) that may be read before being written, from each pc on, within its function."""
+        n = len(self.insns)
+        use = [0] * n
+        dfn = [0] * n
+        succ: list = [()] * n
+        ARGS, CLOBBER = 0b111110, 0b111111
+        pc = 0
+        while pc < n:
+            x = self.insns[pc]
+            info = isa.OPCODES[x.code]
+            k = info.kind
+            d, sr = 1 << x.dst, 1 << x.src
+            u = df = 0
+            nxt = (pc + 1,)
+            if k in ("alu", "neg", "alu_end"):
+                u, df = d | (sr if x.code & isa.BPF_X else 0), d
+            elif k == "mov":
+                u, df = (sr if x.code & isa.BPF_X else 0), d
+            elif k in ("ldx", "ldxsx"):
+                u, df = sr, d
+            elif k == "st":
+                u = d
+            elif k == "stx":
+                u = d | sr
+            elif k == "atomic":
+                u = d | sr | (1 if x.imm == isa.BPF_CMPXCHG else 0)
+                df = 1 if x.imm == isa.BPF_CMPXCHG else (sr if x.imm & isa.BPF_FETCH else 0)
+            elif k == "lddw":
+                df, nxt = d, (pc + 2,)
+            elif k in ("ld_abs", "ld_ind"):
+                u, df = (1 << 6) | (sr if k == "ld_ind" else 0), CLOBBER
+            elif k == "ja":
+                nxt = (pc + 1 + (x.imm if x.code == isa.BPF_JMP32 | isa.BPF_JA else x.off),)
+            elif k == "jmp":
+                u, nxt = d | (sr if x.code & isa.BPF_X else 0), (pc + 1, pc + 1 + x.off)
+            elif k == "call":
+                u, df = ARGS, CLOBBER
+            elif k == "exit":
+                u, nxt = 1, ()
+            use[pc], dfn[pc], succ[pc] = u | (1 << 10), df, nxt
+            pc += 2 if k == "lddw" else 1
+        live = [0] * (n + 2)
+        changed = True
+        while changed:
+            changed = False
+            for pc in range(n - 1, -1, -1):
+                out = 0
+                for q in succ[pc]:
+                    if q < n:
+                        out |= live[q]
+                v = use[pc] | (out & ~dfn[pc])
+                if v != live[pc]:
+                    live[pc] = v
+                    changed = True
+        return live
 
     def _resolve_maps(self) -> None:
         """resolve_pseudo_ldimm64(): lddw with a map source names a map the loader knows."""
@@ -810,7 +876,7 @@ class Verifier:
                     looping = True
                 if self.jmps_processed - self.prev_jmps < 20 and self.processed - self.prev_insns < 100:
                     add_new = False
-            elif _subsumes(cp.state, st):
+            elif _subsumes(cp.state, st, self.live, pc):
                 cp.hit += 1
                 return "prune"
             if add_new:
