@@ -189,7 +189,10 @@ class Runtime:
     # ---------------------------------------------------------------- memory
     def _build(self) -> None:
         stack = isa.STACK_SIZE * isa.MAX_CALL_FRAMES
-        order = list(self.maps.items())
+        order = []  # one row per distinct map (a map may be given under several numbers)
+        for k, m in self.maps.items():
+            if not any(m is o for _, o in order):
+                order.append((k, m))
         total = stack + self.ctx_size + sum(m.block_size for _, m in order)
         self.arena = np.zeros(total, dtype=np.uint8)
         self.table = np.zeros((2 + len(order), 4), dtype=np.int64)
@@ -204,14 +207,16 @@ class Runtime:
             m._adopt(self, self.arena, self.map_table, i, off, vbase)
             # only the values are addressable by the program (keys and slot states are not)
             self.table[2 + i] = (vbase, max(m.values_size, 0), off, vm.RF_WRITABLE)
-            self.map_rows[k] = i
             off += m.block_size
+        for k, m in self.maps.items():
+            self.map_rows[k] = next(i for i, (_, o) in enumerate(order) if o is m)
+        self._order = [m for _, m in order]
         self.stack_end = vm.STACK_BASE + stack
 
     def _ensure_owned(self) -> None:
         """Take back maps another runtime adopted since (maps shared between filters stay coherent)."""
-        if any(m._owner is not self for m in self.maps.values()):
-            for i, (k, m) in enumerate(self.maps.items()):
+        if any(m._owner is not self for m in self._order):
+            for i, m in enumerate(self._order):
                 if m._owner is not self:
                     m._adopt(self, self.arena, self.map_table, i, int(self.table[2 + i, vm.RG_OFF]),
                              int(self.table[2 + i, vm.RG_BASE]))
@@ -284,10 +289,7 @@ class Runtime:
         if rel < 0 or rel % vm.MAP_PTR_STRIDE:
             return None
         row = rel // vm.MAP_PTR_STRIDE
-        for k, r in self.map_rows.items():
-            if r == row:
-                return self.maps[k]
-        return None
+        return self._order[row] if 0 <= row < len(self._order) else None
 
     # ---------------------------------------------------------------- running
     def run_words(self, prog: Program, words: np.ndarray, *, tasks=None, clock_ns=None,
@@ -420,7 +422,7 @@ class Runtime:
 
     def snapshot(self) -> dict:
         """Every map's contents, by map name (nonzero array slots only)."""
-        return {m.name: m.as_dict(nonzero=True) for m in self.maps.values()}
+        return {m.name: m.as_dict(nonzero=True) for m in self._order}
 
 
 # --------------------------------------------------------------------------- helper implementations

@@ -332,3 +332,16 @@ def test_runtime_run_words_validates_shapes():
         rt.run_words(prog, np.zeros((2, 8), np.uint32))
     r0, steps = rt.run_words(prog, np.zeros((3, 16), np.uint32))
     assert list(r0) == [1, 1, 1] and list(steps) == [2, 2, 2]
+
+
+def test_one_map_under_two_numbers():
+    from lwnlab.bpf import maps
+
+    m = maps.array("a", 8, 4)
+    text = COUNT.replace("lddw %r1, map_fd(1)", "lddw %r1, map_fd(2)")
+    rt, prog = _runtime_with(COUNT, **{"1": m, "2": m})
+    prog2 = rt.resolve(asm.assemble(text))
+    w = np.zeros((1, 16), np.uint32)
+    rt.run_words(prog, w)
+    rt.run_words(prog2, w)
+    assert m.as_dict(nonzero=True) == {0: 2} and rt.map_rows == {1: 0, 2: 0}
