@@ -1106,6 +1106,8 @@ class Verifier:
                 raise _Reject(f"dereference of modified ctx ptr R{regno} off={reg.off} disallowed", pc)
             if at == H.ARG_CONST_MAP_PTR:
                 map_spec = reg.map
+                if hid == 12 and map_spec.type != H.BPF_MAP_TYPE_PROG_ARRAY:
+                    raise _Reject("expected prog array map for tail call", pc)  # Linux 6.18 (observed)
             elif at in (H.ARG_PTR_TO_MAP_KEY, H.ARG_PTR_TO_MAP_VALUE, H.ARG_PTR_TO_MAP_VALUE_OR_NULL):
                 if map_spec is None:
                     what = "key" if at == H.ARG_PTR_TO_MAP_KEY else "value"
@@ -1127,7 +1129,7 @@ class Verifier:
                     raise _Reject(f"R{regno} invalid zero-sized read: u64=[{_s64(reg.umin)},{_s64(reg.umax)}]", pc)
                 if reg.umax >= BPF_MAX_VAR_SIZ:
                     raise _Reject(f"R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'", pc)
-                self._helper_mem(pc, st, mem[0], mem[1], reg.umax, zero_ok, raw)
+                self._helper_mem(pc, st, mem[0], mem[1], reg.umax, zero_ok, raw, write=mem[2])
                 if raw:
                     raw_write = (mem[0], mem[1], reg.umax)
         if raw_write is not None:  # the helper writes these bytes: STACK_MISC from now on
@@ -1200,7 +1202,8 @@ class Verifier:
         if not ok:
             raise _Reject(f"cannot pass map_type {spec.type} into func {proto.c_name}#{fid}", pc)
 
-    def _helper_mem(self, pc: int, st: State, regno: int, reg: Reg, size: int, zero_ok: bool, raw: bool) -> None:
+    def _helper_mem(self, pc: int, st: State, regno: int, reg: Reg, size: int, zero_ok: bool, raw: bool,
+                    write: bool = False) -> None:
         """check_helper_mem_access(): memory a helper reads (or, raw, fills in)."""
         if reg.type == PTR_TO_MAP_VALUE:
             self._map_region(pc, regno, reg, reg.off, size, reg.map.value_size, zero_ok)
@@ -1216,9 +1219,11 @@ class Verifier:
                 raise _Reject(f"invalid unbounded variable-offset indirect access to stack R{regno}", pc)
             min_off, max_off = reg.smin + reg.off, reg.smax + reg.off
         if min_off < -MAX_BPF_STACK or min_off > -1 or max_off + size > 0:
+            # Linux 6.18 words helper accesses as reads or writes (6.12 said "indirect access to")
+            verb = "write to" if write else "read from"
             if reg.var.is_const():
-                raise _Reject(f"invalid indirect access to stack R{regno} off={reg.off} size={size}", pc)
-            raise _Reject(f"invalid variable-offset indirect access to stack R{regno} var_off={reg.var} "
+                raise _Reject(f"invalid {verb} stack R{regno} off={reg.off} size={size}", pc)
+            raise _Reject(f"invalid variable-offset {verb} stack R{regno} var_off={reg.var} "
                           f"off={reg.off} size={size}", pc)
         if -min_off > fr.depth:
             fr.depth = -min_off
@@ -1322,8 +1327,12 @@ class Verifier:
             src = Reg.const(x.imm if is64 else x.imm & M32)
         if k == "mov":
             if x.off:  # movsx
-                if src.is_ptr():
-                    raise _Reject(f"R{x.src} sign-extension mov of a pointer prohibited", pc)
+                if src.is_ptr():  # check_alu_op(): root gets an unknown scalar
+                    if not self.priv:
+                        raise _Reject(f"R{x.src} sign-extension part of pointer" if is64
+                                      else f"R{x.src} partial copy of pointer", pc)
+                    st.regs[x.dst] = _UNKNOWN if is64 else Reg.bounded(0, M32)
+                    return
                 bits = x.off
                 st.regs[x.dst] = self._sext(src, bits, is64)
                 return
@@ -1423,6 +1432,8 @@ class Verifier:
         self._atomic_align(pc, x, base, size)
         val = self._mem(pc, st, x.dst, base, x.off, size, write=False, value=None)
         if load is not None:
+            if base.type != PTR_TO_STACK:  # Linux 6.18: not narrowed to the access size (observed)
+                val = _UNKNOWN
             st.regs[load] = val if size == 8 or val.umax <= M32 else Reg.bounded(0, M32)
         base = st.regs[x.dst]  # the load may have replaced the pointer (r0 = cmpxchg(*(r0 + off), ...))
         self._atomic_align(pc, x, base, size)

@@ -158,7 +158,7 @@ def test_argument_types():
             "R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_")
     # the key must fit the stack and (unprivileged) be initialised
     rejects("lddw %r1, map_fd(4)\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r0, 0\nexit",
-            "invalid indirect access to stack R2 off=-4 size=8")
+            "invalid read from stack R2 off=-4 size=8")
     r = rejects("lddw %r1, map_fd(4)\nmov %r2, %r10\nadd %r2, -8\ncall 1\nmov %r0, 0\nexit",
                 "invalid indirect read from stack R2 off -8+0 size 8", privileged=False)
     assert r.pc == 4
@@ -178,7 +178,7 @@ def test_uninit_mem_and_const_size_pairs():
     pr = "mov %r1, %r10\nadd %r1, -16\nmov %r2, {size}\nmov %r3, 0\ncall 112\nldxdw %r0, [%r10-16]\nexit"
     r = accepts(pr.format(size=16), prog_type="seccomp")
     assert "fp-16=mmmmmmmm" in r.insn_states[-2][2]  # the helper filled it in
-    rejects(pr.format(size=24), "invalid indirect access to stack R1 off=-16 size=24", prog_type="seccomp")
+    rejects(pr.format(size=24), "invalid write to stack R1 off=-16 size=24", prog_type="seccomp")
     rejects(pr.format(size=-1), "R2 min value is negative, either use unsigned or 'var &= const'",
             prog_type="seccomp")
     accepts(pr.format(size=0).replace("ldxdw %r0, [%r10-16]", "mov %r0, 0"), prog_type="seccomp")
@@ -186,7 +186,7 @@ def test_uninit_mem_and_const_size_pairs():
     var = ("mov %r6, %r1\nldxw %r2, [%r6+0]\n{mask}mov %r1, %r10\nadd %r1, -16\nmov %r3, 0\ncall 112\n"
            "mov %r0, 0\nexit")
     accepts(var.format(mask="and %r2, 15\n"), prog_type="seccomp")
-    rejects(var.format(mask="and %r2, 31\n"), "invalid indirect access to stack", prog_type="seccomp")
+    rejects(var.format(mask="and %r2, 31\n"), "invalid write to stack R1 off=-16 size=31", prog_type="seccomp")
     rejects(var.format(mask=""), "R2 unbounded memory access", prog_type="seccomp")
     # the Yama gate: reading user memory needs CAP_SYS_PTRACE too
     rejects(pr.format(size=16), "Yama", prog_type="seccomp", privileges=Privileges(True, True, False, False),
@@ -197,7 +197,7 @@ def test_ctx_argument_and_tail_call():
     tc = "mov %r1, %r1\nlddw %r2, map_fd({fd})\nmov %r3, 0\ncall 12\nmov %r0, %r0\nexit"
     rejects(tc.format(fd=5), "R0 !read_ok")  # tail_call returns nothing
     accepts(tc.format(fd=5).replace("mov %r0, %r0", "mov %r0, 0"))
-    rejects(tc.format(fd=4).replace("mov %r0, %r0", "mov %r0, 0"), "cannot pass map_type 1 into func bpf_tail_call#12")
+    rejects(tc.format(fd=4).replace("mov %r0, %r0", "mov %r0, 0"), "expected prog array map for tail call")
     rejects("add %r1, 8\nlddw %r2, map_fd(5)\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit",
             "dereference of modified ctx ptr R1 off=8 disallowed")
     rejects(lookup(5, "stw [%r10-8], 0\n") + "mov %r0, 0\nexit", "cannot pass map_type 3 into func "
