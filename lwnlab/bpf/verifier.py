@@ -1,29 +1,59 @@
-"""The eBPF verifier core: an abstract interpreter over every path, in the spirit of ``kernel/bpf/verifier.c``.
+"""The eBPF verifier: an abstract interpreter over every path, in the spirit of ``kernel/bpf/verifier.c``.
 
-What it models (the kernel is the reference; :mod:`tests.differential.test_bpf_verifier_kernel`
-compares accept/reject with the live kernel on generated socket-filter programs):
+The kernel is the reference: :mod:`tests.differential.test_bpf_verifier_kernel` compares
+accept/reject with the live kernel (Linux 6.18 on the development machine, as root) on generated
+socket filters with real maps, and the messages are the kernel's words (6.12 source, with the
+6.18 wording where the live kernel differs: noted at each place).
+
+API: :func:`verify` (raises :class:`~lwnlab.errors.VerifierError` with ``.pc`` and ``.log`` on
+rejection) and :func:`check` (returns the :class:`Verdict`).  Both take ``maps`` (lddw imm ->
+:class:`~lwnlab.bpf.helpers.MapSpec`), ``privileges``/``gates`` (:mod:`lwnlab.bpf.helpers`) and
+``privileged`` as a shorthand.  A Verdict carries the log, the pc and message of a rejection, and
+the states for a step slider (``insn_states``: (pc, insn text, state after) in processing order;
+``states``: pc -> states before it).
+
+What it models:
 
 * register types: ``NOT_INIT``, ``SCALAR`` (unsigned and signed 64-bit bounds plus a tnum of known
-  bits, :mod:`lwnlab.bpf.verifier_tnum`), ``PTR_TO_CTX``, ``PTR_TO_STACK`` (``fp`` with a fixed
-  offset), and the map shapes (``CONST_PTR_TO_MAP``, ``PTR_TO_MAP_VALUE[_OR_NULL]``) that the map
-  work will produce; reads of uninitialised registers (``R2 !read_ok``), r10 read only;
-* the structural passes (``check_subprogs``/``check_cfg``): jump out of range, last insn not an
-  exit or jump, unreachable insn, back-edges for unprivileged loaders;
+  bits, :mod:`lwnlab.bpf.verifier_tnum`), ``PTR_TO_CTX``, ``PTR_TO_STACK`` (of any call frame),
+  ``CONST_PTR_TO_MAP``, ``PTR_TO_MAP_VALUE`` and ``PTR_TO_MAP_VALUE_OR_NULL`` (with an id shared by
+  its copies and spills); reads of uninitialised registers (``R2 !read_ok``), r10 read only;
+* the structural passes: calls need CAP_BPF, lddw map sources resolved (``fd N is not pointing to
+  valid bpf_map``, direct values of one-element arrays), subprogram boundaries, jumps out of range,
+  last insn not an exit or jump, unreachable insns, back-edges for unprivileged loaders;
 * the stack: bounds, strict alignment, per-byte slot types (invalid / misc / zero / spilled
-  register), register spill and fill, uninitialised reads rejected for unprivileged loaders;
+  register), spill and fill, uninitialised reads refused for unprivileged loaders;
 * the context of the program type (:data:`PROG_TYPES`): the proposed seccomp type (read only,
-  ``off % size == 0``, nr/arch as u32, instruction_pointer and args as u64) and socket filters
-  (``sk_filter_is_valid_access``/``bpf_skb_is_valid_access`` for ``struct __sk_buff``, minus the
-  ``sk`` pointer field, which is refused here: documented, conservative);
-* ALU on scalars with the kernel's bound/tnum tracking (division by a possibly-zero register is
-  accepted, it is defined to give 0), pointer arithmetic rules, pointer leaks for unprivileged loaders;
-* branches: both successors explored, a branch the bounds decide is pruned, refinement of bounds on
-  each side; explored states at jump targets prune paths they subsume; a loop that comes back to
-  an identical state is "infinite loop detected"; at most 1,000,000 processed instructions
-  (``BPF_COMPLEXITY_LIMIT_INSNS``).
+  ``off % size == 0``, nr/arch as u32, instruction_pointer and args as u64; return a scalar) and
+  socket filters (``struct __sk_buff`` minus the ``sk`` pointer, refused: documented, conservative);
+* map values: fixed and variable offsets against value_size (check_mem_region_access), pointer
+  arithmetic, atomics (strict alignment), pointer leaks into maps for unprivileged loaders;
+* null checks: ``if rX == 0``/``!= 0`` (64-bit only, as the kernel) turn every copy and spill with
+  the same id into a map value or a scalar 0 on each side; pointer comparisons refused for
+  unprivileged loaders; an array lookup with a constant in-range key is never NULL (6.14+);
+* helper calls: :func:`lwnlab.bpf.helpers.check_helper_allowed` (ids, program types, privileges,
+  the LSM "almost cBPF" and Yama gates), each argument as check_func_arg does (map pointer, key
+  and value memory on the stack or in a map value, memory and size pairs, raw (uninit) memory the
+  helper fills in, ctx, anything), R1-R5 dead afterwards, R0 the return type, map/function
+  compatibility (tail calls need a prog_array, task storage a task_storage map);
+* bpf-to-bpf calls: frames with R1-R5 passed and R6-R9 kept, R0 returned (not a stack pointer), at
+  most 8 frames, the combined stack of a call chain at most 512 bytes (rounded as the JIT does);
+* branches: both successors explored, a branch the bounds decide is pruned, bounds refined on each
+  side; explored states prune the paths they subsume at the kernel's prune points (jumps, their
+  targets, after calls), with the kernel's heuristics for adding and evicting states and a static
+  register liveness (dead registers are not compared);
+* loops: a loop coming back to an identical state is "infinite loop detected"; at most 1,000,000
+  processed instructions ("BPF program is too large. Processed 1000001 insn").  Loops whose
+  iterations differ only by counters whose bounds advance by fixed steps are fast-forwarded: the
+  skip is checked by one abstract iteration from the join of the skipped states (same work, no
+  error, counters advanced by one step) and one from the landing state, so the processed count is
+  the plain walk's; an unbounded loop reaches the budget in milliseconds.
 
-Not modelled yet (rejected with a message saying so): helper calls and maps, bpf-to-bpf calls,
-sign-extending loads from the context, atomics on anything but the stack.
+Not modelled (refused with a message saying so, or documented): precision tracking (the kernel
+prunes more when scalars differ only where they are never needed precisely, so lwnlab's processed
+counts can be higher on branchy programs; accept/reject agree on the corpus), linked scalar ids,
+Spectre v1/v4 sanitation for unprivileged loaders, packets, BTF, kfuncs, callbacks, spin locks,
+and the ``sk`` field of ``__sk_buff``.
 """
 
 from __future__ import annotations
