@@ -40,8 +40,10 @@ What it models:
   most 8 frames, the combined stack of a call chain at most 512 bytes (rounded as the JIT does);
 * branches: both successors explored, a branch the bounds decide is pruned, bounds refined on each
   side; explored states prune the paths they subsume at the kernel's prune points (jumps, their
-  targets, after calls), with the kernel's heuristics for adding and evicting states and a static
-  register liveness (dead registers are not compared);
+  targets, after calls), with the kernel's heuristics for adding and evicting states, a static
+  register liveness (dead registers are not compared) and a static stand-in for precision tracking
+  (:mod:`lwnlab.bpf.verifier_precision`: scalars no later check can depend on match any scalar), so
+  the processed counts are the kernel's on typical programs;
 * loops: a loop coming back to an identical state is "infinite loop detected"; at most 1,000,000
   processed instructions ("BPF program is too large. Processed 1000001 insn").  Loops whose
   iterations differ only by counters whose bounds advance by fixed steps are fast-forwarded: the
@@ -49,9 +51,9 @@ What it models:
   error, counters advanced by one step) and one from the landing state, so the processed count is
   the plain walk's; an unbounded loop reaches the budget in milliseconds.
 
-Not modelled (refused with a message saying so, or documented): precision tracking (the kernel
-prunes more when scalars differ only where they are never needed precisely, so lwnlab's processed
-counts can be higher on branchy programs; accept/reject agree on the corpus), linked scalar ids,
+Not modelled (refused with a message saying so, or documented): path-sensitive precision (the
+static stand-in is conservative: lwnlab prunes at most as often as the kernel, so its processed
+counts can be higher on some branchy programs; accept/reject agree on the corpus), linked scalar ids,
 Spectre v1/v4 sanitation for unprivileged loaders, packets, BTF, kfuncs, callbacks, spin locks,
 and the ``sk`` field of ``__sk_buff``.
 """
@@ -347,11 +349,16 @@ def _subsumes(old: State, cur: State, live: list | None = None, pc: int = 0) -> 
         if fo.callsite != fc.callsite:
             return False
         if live is None:
-            mask = 0x7FF
+            mask, prec = 0x7FF, 0x7FF
         else:
-            mask = live[pc] if fi == n - 1 else live[old.frames[fi + 1].callsite + 1]
+            at = pc if fi == n - 1 else old.frames[fi + 1].callsite + 1
+            mask, prec = live[0][at], live[1][at]
         for i, (o, c) in enumerate(zip(fo.regs, fc.regs)):
-            if mask >> i & 1 and not _reg_contains(o, c, idmap):
+            if not mask >> i & 1:
+                continue
+            if not prec >> i & 1 and o.type == SCALAR and c.type == SCALAR:
+                continue  # an imprecise scalar matches any scalar (regsafe() with !rold->precise)
+            if not _reg_contains(o, c, idmap):
                 return False
         if not _stack_contains(fo, fc, idmap):
             return False
@@ -422,6 +429,13 @@ def _advance(st: State, steps: dict, m: int) -> bool:
             return False
         _set(st, *key, nr)
     return True
+
+
+def _call_args(x: Insn) -> int:
+    """Registers a call reads: the helper's arguments (all of r1-r5 for a function or an unknown helper)."""
+    if x.src == 0 and x.imm in H.HELPERS:
+        return (1 << (len(H.HELPERS[x.imm].args) + 1)) - 2
+    return 0b111110
 
 
 # --------------------------------------------------------------------------- program types (context access)
@@ -597,6 +611,8 @@ class Verifier:
         self.loop_retry: dict[int, int] = {}
         self.loop_pcs: set[int] = set()
         self.live: list | None = None
+        self.precise: list | None = None
+        self.use_precision = True
         self.arrivals: list = []
         self._pending: list = []
 
@@ -647,6 +663,8 @@ class Verifier:
             owner.append(si)
         self.subprog_of = owner
         self.live = self._liveness()
+        from lwnlab.bpf.verifier_precision import demanded
+        self.precise = demanded(self.insns, self.subprogs, self.subprog_of, _call_args) if self.use_precision else [0x7FF] * (n + 2)
         # check_cfg: reachability and back-edges; prune points where visit_insn() marks them
         seen = [False] * n
         succ: dict[int, list[int]] = {}
@@ -668,12 +686,12 @@ class Verifier:
                 self.prune_points.add(pc + 1 + d)
             elif k == "jmp":
                 succ[pc] = [pc + 1, pc + 1 + x.off]
-                self.prune_points.add(pc)
+                self.prune_points.update((pc, pc + 1 + x.off))  # push_insn(): BRANCH targets too
             elif k == "call":
                 self.prune_points.add(pc + 1)
                 if x.src == isa.BPF_PSEUDO_CALL:
                     succ[pc] = [pc + 1, pc + 1 + x.imm]
-                    self.prune_points.add(pc)
+                    self.prune_points.update((pc, pc + 1 + x.imm))
                 else:
                     succ[pc] = [pc + 1]
             else:
@@ -713,7 +731,7 @@ class Verifier:
         use = [0] * n
         dfn = [0] * n
         succ: list = [()] * n
-        ARGS, CLOBBER = 0b111110, 0b111111
+        CLOBBER = 0b111111
         pc = 0
         while pc < n:
             x = self.insns[pc]
@@ -744,7 +762,7 @@ class Verifier:
             elif k == "jmp":
                 u, nxt = d | (sr if x.code & isa.BPF_X else 0), (pc + 1, pc + 1 + x.off)
             elif k == "call":
-                u, df = ARGS, CLOBBER
+                u, df = _call_args(x), CLOBBER
             elif k == "exit":
                 u, nxt = 1, ()
             use[pc], dfn[pc], succ[pc] = u | (1 << 10), df, nxt
@@ -906,7 +924,7 @@ class Verifier:
                     looping = True
                 if self.jmps_processed - self.prev_jmps < 20 and self.processed - self.prev_insns < 100:
                     add_new = False
-            elif _subsumes(cp.state, st, self.live, pc):
+            elif _subsumes(cp.state, st, (self.live, self.precise), pc):
                 cp.hit += 1
                 return "prune"
             if add_new:
