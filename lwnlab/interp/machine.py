@@ -22,9 +22,9 @@ from lwnlab.errors import ExecutionError, UsageError
 from lwnlab.interp import opcodes as O
 from lwnlab.interp import vm as V
 from lwnlab.interp.compiler import Program, compile_source
-from lwnlab.interp.objects import (BUILTINS, C_DICT, C_KEYS, C_NAME, D_MASK, D_OFF, Heap, HeapSizes, T_BUILTIN,
-                                   T_CLASS, T_FUNC, T_NONE, TAG_NAMES, table_capacity)
-from lwnlab.interp.policy import Policy, preset
+from lwnlab.interp.objects import (BUILTINS, C_DICT, C_KEYS, C_NAME, D_MASK, D_OFF, D_USED, E_KEY, T_BUILTIN, T_FUNC,
+                                   T_STR, TAG_NAMES, Heap, HeapSizes, table_capacity)
+from lwnlab.interp.policy import NUM_PARAMS, Policy, preset
 
 MAX_CALLS = 1_000_000
 
@@ -148,10 +148,15 @@ def _jsonable(v):
 
 @dataclass
 class Image:
-    """Every array the kernel takes, for one program and one list of calls."""
+    """The memory image the kernel runs on, for one program and one list of calls.
+
+    ``mem`` is the one int64 buffer, ``lay`` its layout (``vm.R_*`` regions), ``arrays`` numpy views of the
+    regions by name (``vm.REGIONS``)."""
 
     program: Program
     heap: Heap
+    mem: np.ndarray
+    lay: np.ndarray
     arrays: dict = field(default_factory=dict)
     lines: np.ndarray | None = None
     cols: np.ndarray | None = None
@@ -186,108 +191,91 @@ def build(program: Program, func: str, calls, policy: Policy, sizes: HeapSizes |
     fi = program.func_index(func)
     fobj = program.funcs[fi]
     calls = _normalise_calls(calls, fobj.nparams, fobj.qualname)
-    heap = Heap(sizes)
     ops, args, lines, cols = program.flat()
-    code = np.array(ops, np.int64)
-    oparg = np.array(args, np.int64)
-    n = len(code)
-    cache = np.zeros((n, 4), np.int64)
+    n = len(ops)
     nf = len(program.funcs)
-    fn = np.zeros((nf, 6), np.int64)
-    for k, f in enumerate(program.funcs):
-        fn[k] = (f.entry, f.nparams, len(f.locals), f.stacksize, int(f.is_init), f.entry + len(f.code))
-    # names and constants
-    names = np.array([heap.intern(s) for s in program.names] or [0], np.int64)
-    sid_append = heap.intern("append")
-    sid_init = heap.intern("__init__")
-    nc = max(1, len(program.consts))
-    ctag = np.zeros(nc, np.int64)
-    ci = np.zeros(nc, np.int64)
-    cf = np.zeros(nc, np.float64)
-    for k, v in enumerate(program.consts):
-        if isinstance(v, tuple) and len(v) == 2 and v[0] == "func":
-            ctag[k], ci[k] = T_FUNC, v[1]
-        elif isinstance(v, str):
-            ctag[k], ci[k] = 5, heap.intern(v)
-        else:
-            ctag[k], ci[k], cf[k] = heap.from_python(v, where="constant")
-    # dict tables: 0 globals, 1 builtins, then (class dict, class shared keys) per class
     ncls = len(program.classes)
-    ntab = 2 + 2 * ncls
+    # dict tables: 0 globals, 1 builtins, then (class dict, class shared keys) per class
     caps = [table_capacity(len(program.names) + 2), table_capacity(len(BUILTINS))]
     caps += [table_capacity(len(program.names) + 2)] * (2 * ncls)
-    dhdr = np.zeros((ntab, 4), np.int64)
+    nargs = fobj.nparams
+    total = len(calls)
+    rows = dict(code=n, oparg=n, cache=n, fn=nf, co_warm=nf, consts=max(1, len(program.consts)),
+                names=max(1, len(program.names)), sdata=sizes.string_data, shdr=sizes.strings, lhdr=sizes.lists,
+                elem=sizes.elements, ocls=sizes.objects, attr=sizes.objects * sizes.attrs_per_object,
+                rng=sizes.ranges, it=sizes.iterators, dhdr=len(caps), dent=sum(caps), chdr=max(1, ncls),
+                vals=sizes.stack, frames=sizes.frames + 1, args=max(1, total * nargs), params=NUM_PARAMS,
+                fam_on=O.NUM_FAMILIES, state=V.NUM_STATE, stats=O.NUM_FAMILIES, fails=O.NUM_FAMILIES,
+                timeline=timeline_cap, samples=samples_cap, percall=total, result=total,
+                print=sizes.print_records, status=5)
+    mem, lay, a = V.allocate(rows)
+    heap = Heap(sizes, a)
+    a["code"][:] = ops
+    a["oparg"][:] = args
+    for k, f in enumerate(program.funcs):
+        a["fn"][k] = (f.entry, f.nparams, len(f.locals), f.stacksize, int(f.is_init), f.entry + len(f.code))
+    # names and constants
+    a["names"][:len(program.names)] = [heap.intern(s) for s in program.names]
+    sid_append = heap.intern("append")
+    sid_init = heap.intern("__init__")
+    for k, v in enumerate(program.consts):
+        if isinstance(v, tuple) and len(v) == 2 and v[0] == "func":
+            a["consts"][k] = (T_FUNC, v[1])
+        elif isinstance(v, str):
+            a["consts"][k] = (T_STR, heap.intern(v))
+        else:
+            a["consts"][k] = heap.from_python(v, where="constant")
+    dhdr, dent = a["dhdr"], a["dent"]
     off = 0
     for t, cap in enumerate(caps):
         dhdr[t, D_OFF] = off
         dhdr[t, D_MASK] = cap - 1
         off += cap
-    dkey = np.full(off, -1, np.int64)
-    dhash = np.zeros(off, np.int64)
-    dtag = np.zeros(off, np.int64)
-    di = np.zeros(off, np.int64)
-    df = np.zeros(off, np.float64)
+    dent[:, E_KEY] = -1
     for b, name in enumerate(BUILTINS):
         sid = heap.intern(name)
-        found, slot = V.dict_probe(dhdr, dkey, dhash, 1, sid, heap.shdr[sid, 2], heap.sdata, heap.shdr, 1)
-        s = dhdr[1, D_OFF] + slot
-        dkey[s], dhash[s], dtag[s], di[s] = sid, heap.shdr[sid, 2], T_BUILTIN, b
-        dhdr[1, 2] += 1
-    chdr = np.zeros((max(1, ncls), 5), np.int64)
+        h = heap.shdr[sid, 2]
+        found, slot = V.dict_probe(dhdr, dent, 1, sid, h, heap.sdata, heap.shdr, 1)
+        dent[dhdr[1, D_OFF] + slot] = (sid, h, T_BUILTIN, b)
+        dhdr[1, D_USED] += 1
     for c, info in enumerate(program.classes):
-        chdr[c, C_DICT] = 2 + 2 * c
-        chdr[c, C_KEYS] = 3 + 2 * c
-        chdr[c, C_NAME] = heap.intern(info.name)
-    # call arguments
-    nargs = fobj.nparams
-    atag = np.zeros((len(calls), nargs), np.int64)
-    ai = np.zeros((len(calls), nargs), np.int64)
-    af = np.zeros((len(calls), nargs), np.float64)
+        a["chdr"][c, C_DICT] = 2 + 2 * c
+        a["chdr"][c, C_KEYS] = 3 + 2 * c
+        a["chdr"][c, C_NAME] = heap.intern(info.name)
+    # call arguments: row k * nargs + j is argument j of call k
     memo: dict = {}
     for k, c in enumerate(calls):
         for j, v in enumerate(c):
-            atag[k, j], ai[k, j], af[k, j] = heap.from_python(v, memo, where=f"argument {j + 1} of call {k}")
+            a["args"][k * nargs + j] = heap.from_python(v, memo, where=f"argument {j + 1} of call {k}")
     # counters and load-time quickening
     mode = policy.mode
+    code, cache = a["code"], a["cache"]
     if mode == 2:
         raw = (policy.warmup << 4) | policy.warmup_backoff
         for k in range(n):
             if O.TABLE[code[k]].kind == O.BASE:
                 cache[k, 0] = raw
-    state = np.zeros(V.NUM_STATE, np.int64)
+    state = a["state"]
     state[V.ST_STR_TOP] = heap.str_top
     state[V.ST_SDATA_TOP] = heap.sdata_top
     state[V.ST_LIST_TOP] = heap.list_top
     state[V.ST_ELEM_TOP] = heap.elem_top
     state[V.ST_NEXT_VERSION] = 1
-    total = len(calls)
+    state[V.ST_CALL] = -1
+    state[V.ST_CALL_FUNC] = fi
+    state[V.ST_NCALLS] = total
+    state[V.ST_NARGS] = nargs
     if sample_every is None:
         sample_every = 1000
-    params = policy.params(attrs=sizes.attrs_per_object, sample_every=sample_every, sid_append=sid_append,
-                           sid_init=sid_init, depth_limit=sizes.frames)
-    timeline = np.zeros((timeline_cap, V.TL_COLS), np.int64)
+    a["params"][:] = policy.params(attrs=sizes.attrs_per_object, sample_every=sample_every, sid_append=sid_append,
+                                   sid_init=sid_init, depth_limit=sizes.frames)
+    a["fam_on"][:] = policy.family_mask()
     if mode == 2 and policy.superinstructions:
         _form_superinstructions(code)
     if mode == 1 and policy.warmup == 0:
         for k in range(nf):
-            V.quicken(code, oparg, cache, fn[k, 0], fn[k, 5], params, policy.family_mask(), timeline, state, -1)
-    arrays = dict(
-        code=code, oparg=oparg, cache=cache, fn=fn, co_warm=np.zeros(nf, np.int64), ctag=ctag, ci=ci, cf=cf,
-        names=names, sdata=heap.sdata, shdr=heap.shdr, lhdr=heap.lhdr, etag=heap.etag, ei=heap.ei, ef=heap.ef,
-        ocls=heap.ocls, otag=heap.otag, oi=heap.oi, of=heap.of, rng=heap.rng, it=heap.it,
-        dhdr=dhdr, dkey=dkey, dhash=dhash, dtag=dtag, di=di, df=df, chdr=chdr,
-        stag=np.zeros(sizes.stack, np.int64), si=np.zeros(sizes.stack, np.int64),
-        sf=np.zeros(sizes.stack, np.float64), frames=np.zeros((sizes.frames + 1, 6), np.int64),
-        call_func=np.int64(fi), atag=atag, ai=ai, af=af,
-        params=params, fam_on=policy.family_mask(), state=state,
-        stats=np.zeros((O.NUM_FAMILIES, O.NUM_STATS), np.int64), fails=np.zeros((O.NUM_FAMILIES, O.NUM_FAIL), np.int64),
-        timeline=timeline, samples=np.zeros((samples_cap, 4), np.int64), percall=np.zeros((total, 3), np.int64),
-        rtag=np.zeros(total, np.int64), ri=np.zeros(total, np.int64), rf=np.zeros(total, np.float64),
-        ptag=np.zeros(sizes.print_records, np.int64), pi=np.zeros(sizes.print_records, np.int64),
-        pf=np.zeros(sizes.print_records, np.float64), status=np.zeros(5, np.int64),
-    )
-    img = Image(program, heap, arrays, np.array(lines, np.int64), np.array(cols, np.int64))
-    return img
+            V.quicken(mem, lay, a["fn"][k, 0], a["fn"][k, 5])
+    return Image(program, heap, mem, lay, a, np.array(lines, np.int64), np.array(cols, np.int64))
 
 
 def _form_superinstructions(code: np.ndarray) -> None:
@@ -308,17 +296,8 @@ def _form_superinstructions(code: np.ndarray) -> None:
         prev = op
 
 
-ARG_ORDER = ("code", "oparg", "cache", "fn", "co_warm", "ctag", "ci", "cf", "names",
-             "sdata", "shdr", "lhdr", "etag", "ei", "ef", "ocls", "otag", "oi", "of", "rng", "it",
-             "dhdr", "dkey", "dhash", "dtag", "di", "df", "chdr",
-             "stag", "si", "sf", "frames",
-             "call_func", "atag", "ai", "af",
-             "params", "fam_on", "state", "stats", "fails", "timeline", "samples", "percall",
-             "rtag", "ri", "rf", "ptag", "pi", "pf", "status")
-
-
 def kernel_args(img: Image) -> tuple:
-    return tuple(img.arrays[k] for k in ARG_ORDER)
+    return (img.mem, img.lay)
 
 
 def warmup_args() -> tuple:
@@ -347,7 +326,7 @@ def execute(source: str | Program, func: str, calls=None, policy: str | Policy =
     code0 = img.arrays["code"].copy()
     # the timeline may already hold load-time quickening events (3.11 with warmup 0)
     t0 = time.perf_counter()
-    V.run(*kernel_args(img))
+    V.run(img.mem, img.lay)
     seconds = time.perf_counter() - t0
     return collect(img, func, pol, code0, seconds)
 
@@ -364,8 +343,8 @@ def collect(img: Image, func: str, pol: Policy, code0: np.ndarray, seconds: floa
         raise _error(img, status, output)
     classes = [c.name for c in program.classes]
     funcs = [f.qualname for f in program.funcs]
-    ncalls = a["rtag"].shape[0]
-    result = heap.to_python(a["rtag"][ncalls - 1], a["ri"][ncalls - 1], a["rf"][ncalls - 1], classes, funcs)
+    ncalls = a["result"].shape[0]
+    result = heap.to_python(a["result"][ncalls - 1, 0], a["result"][ncalls - 1, 1], classes, funcs)
     stats = {fam: {name: int(a["stats"][k, j]) for j, name in enumerate(O.STAT_NAMES)}
              for k, fam in enumerate(O.FAMILIES)}
     fails = {fam: {O.FAIL_REASONS[j][0]: int(a["fails"][k, j]) for j in range(O.NUM_FAIL) if a["fails"][k, j]}
@@ -402,12 +381,12 @@ def _format_output(img: Image) -> str:
     funcs = [f.qualname for f in img.program.funcs]
     out, line = [], []
     for k in range(n):
-        t = int(a["ptag"][k])
+        t = int(a["print"][k, 0])
         if t == -2:
             out.append(" ".join(line) + "\n")
             line = []
         else:
-            v = img.heap.to_python(t, a["pi"][k], a["pf"][k], classes, funcs)
+            v = img.heap.to_python(t, a["print"][k, 1], classes, funcs)
             line.append(str(v) if not isinstance(v, (list, tuple)) else repr(v))
     return "".join(out)
 

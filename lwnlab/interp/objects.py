@@ -1,9 +1,15 @@
 """Values, the heap, dict tables and version tags of lwnlab's VM.
 
-Values are structure-of-arrays: every place that holds a value (stack,
-constants, dict entries, list elements, instance attributes) has three
-parallel arrays ``tag`` (int64, see ``T_*``), ``i`` (int64 payload: the int,
-the bool, or an object id) and ``f`` (float64 payload).
+A value is two int64 words, ``(tag, payload)``: the tag (``T_*``) says what it
+is, the payload holds the int or bool, an object id, or a float's IEEE-754 bits
+(:func:`float_bits` / :func:`bits_float`).  Every place that holds values
+(stack and locals, constants, dict entries, list elements, instance
+attributes) is an ``int64[n, 2]`` array, so copying a value moves 16 bytes in
+one cache line.
+
+All of a run's arrays are views into ONE int64 buffer, cut into regions
+(``vm.R_*``; see ``machine.Memory``), so a numba kernel takes just ``(mem,
+lay)`` and opens the regions it needs.
 
 Heap objects live in pools with bump allocators (no garbage collector: a run
 is short; when a pool is full the run stops with a clear ExecutionError naming
@@ -11,16 +17,17 @@ the pool and the parameter to raise):
 
 * strings: code points in ``sdata``; ``shdr[sid] = [offset, length, hash]``
   (the hash is cached, as CPython caches ``str.__hash__``);
-* lists and tuples: ``lhdr[lid] = [offset, length, capacity]`` over the element
-  arrays ``etag/ei/ef``; appending past the capacity moves the list;
+* lists and tuples: ``lhdr[lid] = [offset, length, capacity]`` over the value
+  array ``elem``; appending past the capacity moves the list;
 * ranges: ``rng[rid] = [start, stop, step]``; iterators ``it[k] = [a, b, c]``
   (a LIFO pool: a ``for`` loop's iterator dies when the loop or frame ends);
-* instances: ``ocls[o]`` and ``K`` attribute values per object at ``o*K + index``,
+* instances: ``ocls[o]`` and ``K`` attribute values per object at ``attr[o*K + index]``,
   the index coming from the class's *shared keys* table (CPython's split dict).
 
 Dicts (globals, builtins, each class's dict, each class's shared keys) are
 open-addressing tables written out plainly (clox's ``table.c``) with CPython's
-probe sequence ``i = (5*i + perturb + 1) & mask; perturb >>= 5``.  Each table
+probe sequence ``i = (5*i + perturb + 1) & mask; perturb >>= 5``.  An entry is
+a row ``dent[slot] = [key, hash, tag, payload]`` (key -1: empty).  Each table
 has a *keys version* (CPython's ``dk_version``): 0 after any key is added, and
 assigned from one global counter the first time a specializer asks for it.
 Classes carry a *type version* (``tp_version_tag``) that a class mutation
@@ -51,8 +58,11 @@ BUILTINS = ("len", "abs", "min", "max", "range", "int", "float", "isinstance", "
             "tuple")
 BUILTIN_NAMES = BUILTINS + ("list.append",)
 
-# ---------------------------------------------------------------- dict table header columns
+# ---------------------------------------------------------------- value columns: every value is (tag, payload)
+TAG, VAL = 0, 1
+# ---------------------------------------------------------------- dict table header and entry columns
 D_OFF, D_MASK, D_USED, D_VERSION = range(4)
+E_KEY, E_HASH, E_TAG, E_VAL = range(4)
 # class header columns
 C_DICT, C_KEYS, C_VERSION, C_NAME, C_NKEYS = range(5)
 # string header columns
@@ -61,6 +71,16 @@ S_OFF, S_LEN, S_HASH = range(3)
 L_OFF, L_LEN, L_CAP = range(3)
 
 HASH_MASK = (1 << 62) - 1
+
+
+def float_bits(x: float) -> int:
+    """The int64 payload of a float value (its IEEE-754 bits)."""
+    return int(np.array(x, np.float64).view(np.int64))
+
+
+def bits_float(p) -> float:
+    """The float whose IEEE-754 bits are the payload ``p``."""
+    return float(np.array(p, np.int64).view(np.float64))
 
 
 def str_hash(s: str) -> int:
@@ -74,7 +94,7 @@ def str_hash(s: str) -> int:
 
 @dataclass(frozen=True)
 class HeapSizes:
-    """Pool capacities of one run (numpy ``empty``: untouched memory costs nothing)."""
+    """Pool capacities of one run (the memory is zero-filled lazily by the OS: untouched pools cost nothing)."""
 
     strings: int = 1 << 16
     string_data: int = 1 << 22
@@ -96,24 +116,14 @@ class HeapSizes:
 
 
 class Heap:
-    """The numpy arrays a run works on, built from a program and its call arguments."""
+    """The heap pools of one run (views into the run's memory), built from a program and its call arguments."""
 
-    def __init__(self, sizes: HeapSizes):
-        s = sizes.validate()
-        self.sizes = s
-        self.sdata = np.empty(s.string_data, np.int64)
-        self.shdr = np.zeros((s.strings, 3), np.int64)
-        self.lhdr = np.zeros((s.lists, 3), np.int64)
-        self.etag = np.empty(s.elements, np.int64)
-        self.ei = np.empty(s.elements, np.int64)
-        self.ef = np.empty(s.elements, np.float64)
-        self.ocls = np.empty(s.objects, np.int64)
-        K = s.attrs_per_object
-        self.otag = np.empty(s.objects * K, np.int64)
-        self.oi = np.empty(s.objects * K, np.int64)
-        self.of = np.empty(s.objects * K, np.float64)
-        self.rng = np.empty((s.ranges, 3), np.int64)
-        self.it = np.empty((s.iterators, 3), np.int64)
+    def __init__(self, sizes: HeapSizes, views: dict):
+        self.sizes = sizes.validate()
+        self.sdata, self.shdr = views["sdata"], views["shdr"]
+        self.lhdr, self.elem = views["lhdr"], views["elem"]
+        self.ocls, self.attr = views["ocls"], views["attr"]
+        self.rng, self.it = views["rng"], views["it"]
         self.str_top = 0
         self.sdata_top = 0
         self.list_top = 0
@@ -139,46 +149,46 @@ class Heap:
         self.sdata_top += n
         return sid
 
-    def new_list(self, tag: int, items: list[tuple[int, int, float]]) -> int:
+    def new_list(self, tag: int, items: list[tuple[int, int]]) -> int:
         n = len(items)
         cap = max(n, 4)
-        if self.list_top >= len(self.lhdr) or self.elem_top + cap > len(self.etag):
+        if self.list_top >= len(self.lhdr) or self.elem_top + cap > len(self.elem):
             raise UsageError("argument lists too large for the heap", field="elements")
         lid = self.list_top
         off = self.elem_top
-        for k, (t, i, f) in enumerate(items):
-            self.etag[off + k], self.ei[off + k], self.ef[off + k] = t, i, f
+        for k, (t, p) in enumerate(items):
+            self.elem[off + k] = (t, p)
         self.lhdr[lid] = (off, n, cap)
         self.list_top += 1
         self.elem_top += cap
         return lid
 
-    def from_python(self, v, memo: dict | None = None, where: str = "argument") -> tuple[int, int, float]:
-        """Convert a Python value to a (tag, i, f) triple, allocating strs, lists and tuples."""
+    def from_python(self, v, memo: dict | None = None, where: str = "argument") -> tuple[int, int]:
+        """Convert a Python value to a (tag, payload) pair, allocating strs, lists and tuples."""
         memo = {} if memo is None else memo
         if v is None:
-            return (T_NONE, 0, 0.0)
+            return (T_NONE, 0)
         if isinstance(v, bool):
-            return (T_BOOL, int(v), 0.0)
+            return (T_BOOL, int(v))
         if isinstance(v, int):
             if not -(1 << 63) <= v < (1 << 63):
                 raise UsageError(f"{where}: {v} does not fit in int64 (lwnlab's ints are 64-bit)", field=where)
-            return (T_INT, v, 0.0)
+            return (T_INT, v)
         if isinstance(v, float):
-            return (T_FLOAT, 0, v)
+            return (T_FLOAT, float_bits(v))
         if isinstance(v, str):
-            return (T_STR, self.new_str(v), 0.0)
+            return (T_STR, self.new_str(v))
         if isinstance(v, (list, tuple)):
             if id(v) in memo:
                 return memo[id(v)]
             tag = T_LIST if isinstance(v, list) else T_TUPLE
             lid = self.new_list(tag, [])
-            memo[id(v)] = (tag, lid, 0.0)
+            memo[id(v)] = (tag, lid)
             items = [self.from_python(x, memo, where) for x in v]
             # re-allocate with the items (the placeholder stays empty; fine for a bump heap)
             lid2 = self.new_list(tag, items)
-            memo[id(v)] = (tag, lid2, 0.0)
-            return (tag, lid2, 0.0)
+            memo[id(v)] = (tag, lid2)
+            return (tag, lid2)
         raise UsageError(f"{where}: values of type {type(v).__name__} cannot be passed to lwnlab's VM "
                          "(use int, float, bool, str, None, list or tuple)", field=where)
 
@@ -187,38 +197,39 @@ class Heap:
         off, n, _ = self.shdr[sid]
         return "".join(map(chr, self.sdata[off:off + n]))
 
-    def to_python(self, tag: int, i: int, f: float, classes: list[str] | None = None, funcs=None, depth=0):
+    def to_python(self, tag: int, p: int, classes: list[str] | None = None, funcs=None, depth=0):
+        """The Python value of the VM value (tag, payload)."""
         tag = int(tag)
         if depth > 50:
             raise ExecutionError("result nests lists more than 50 deep")
         if tag == T_NONE:
             return None
         if tag == T_BOOL:
-            return bool(i)
+            return bool(p)
         if tag == T_INT:
-            return int(i)
+            return int(p)
         if tag == T_FLOAT:
-            return float(f)
+            return bits_float(p)
         if tag == T_STR:
-            return self.get_str(int(i))
+            return self.get_str(int(p))
         if tag in (T_LIST, T_TUPLE):
-            off, n, _ = self.lhdr[int(i)]
-            items = [self.to_python(self.etag[off + k], self.ei[off + k], self.ef[off + k], classes, funcs, depth + 1)
+            off, n, _ = self.lhdr[int(p)]
+            items = [self.to_python(self.elem[off + k, TAG], self.elem[off + k, VAL], classes, funcs, depth + 1)
                      for k in range(n)]
             return items if tag == T_LIST else tuple(items)
         if tag == T_RANGE:
-            a, b, c = self.rng[int(i)]
+            a, b, c = self.rng[int(p)]
             return range(int(a), int(b), int(c))
         if tag == T_OBJ:
-            name = classes[int(self.ocls[int(i)])] if classes else "object"
-            return VMObject(name, int(i))
+            name = classes[int(self.ocls[int(p)])] if classes else "object"
+            return VMObject(name, int(p))
         if tag == T_CLASS:
-            return VMObject(f"class {classes[int(i)] if classes else i}", int(i))
+            return VMObject(f"class {classes[int(p)] if classes else p}", int(p))
         if tag == T_FUNC:
-            return VMObject(f"function {funcs[int(i)] if funcs else i}", int(i))
+            return VMObject(f"function {funcs[int(p)] if funcs else p}", int(p))
         if tag == T_BUILTIN:
-            return VMObject(f"built-in function {BUILTIN_NAMES[int(i)]}", int(i))
-        return VMObject(TAG_NAMES[tag] if 0 <= tag < len(TAG_NAMES) else f"tag {tag}", int(i))
+            return VMObject(f"built-in function {BUILTIN_NAMES[int(p)]}", int(p))
+        return VMObject(TAG_NAMES[tag] if 0 <= tag < len(TAG_NAMES) else f"tag {tag}", int(p))
 
 
 @dataclass(frozen=True)
