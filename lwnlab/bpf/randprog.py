@@ -435,6 +435,62 @@ def _vleaf(draw: Draw) -> list[Insn]:
     return out
 
 
+def pruning_program(draw: Draw, map_fd: int, *, max_diamonds: int = 8) -> list[Insn]:
+    """Diamonds that give r7-r9 different values on each side, then checks that may depend on them.
+
+    For the state-pruning rules (liveness, precision): a check that reads a register (a branch, a
+    stack or map-value offset, a helper size) makes its values matter, so paths that differ in it
+    must not be pruned; registers no check reads may be.  ``map_fd`` names an array map with
+    4-byte keys and 16-byte values.
+    """
+    mov, alu = isa.BPF_ALU64 | isa.BPF_MOV, isa.BPF_ALU64
+    out = [Insn(mov | isa.BPF_X, 6, 1)] + [Insn(mov | isa.BPF_K, r, 0, 0, 0) for r in (7, 8, 9)]
+    for i in range(draw(1, max_diamonds)):
+        r = draw(7, 9)
+        out.append(Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_B, 2, 6, draw(0, 3)))
+        side = []
+        k = draw(0, 3)
+        if k == 0:
+            side.append(Insn(mov | isa.BPF_K, r, 0, 0, (0, 4, 8, 12, 16, 24)[draw(0, 5)]))
+        elif k == 1:
+            side.append(Insn(alu | isa.BPF_ADD | isa.BPF_K, r, 0, 0, (1, 4, 8)[draw(0, 2)]))
+        elif k == 2:
+            side.append(Insn(alu | isa.BPF_LSH | isa.BPF_K, r, 0, 0, 1))
+        else:
+            side.append(Insn(mov | isa.BPF_X, r, 2))
+        out.append(Insn(isa.BPF_JMP | (isa.BPF_JGT, isa.BPF_JSET, isa.BPF_JEQ)[draw(0, 2)] | isa.BPF_K, 2, 0,
+                        len(side), draw(0, 7)))
+        out += side
+    for _ in range(draw(1, 2)):
+        r = draw(7, 9)
+        k = draw(0, 4)
+        if k == 0:  # a stack offset
+            out += [Insn(alu | isa.BPF_AND | isa.BPF_K, r, 0, 0, 0x18) if draw(0, 1) else
+                    Insn(mov | isa.BPF_X, r, r),
+                    Insn(mov | isa.BPF_X, 3, 10), Insn(alu | isa.BPF_ADD | isa.BPF_K, 3, 0, 0, -24),
+                    Insn(alu | isa.BPF_ADD | isa.BPF_X, 3, r),
+                    Insn(isa.BPF_ST | isa.BPF_MEM | isa.BPF_DW, 3, 0, 0, 1)]
+        elif k == 1:  # a map value offset
+            out += [Insn(isa.BPF_ST | isa.BPF_MEM | isa.BPF_W, 10, 0, -4, 0), Insn(isa.LDDW, 1, 1, 0, map_fd),
+                    Insn(0), Insn(mov | isa.BPF_X, 2, 10), Insn(alu | isa.BPF_ADD | isa.BPF_K, 2, 0, 0, -4),
+                    Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, 1), Insn(isa.BPF_JMP | isa.BPF_JEQ | isa.BPF_K, 0, 0, 2, 0),
+                    Insn(alu | isa.BPF_ADD | isa.BPF_X, 0, r), Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_W, 4, 0, 0)]
+        elif k == 2:  # a branch on it that guards a bad read
+            out += [Insn(isa.BPF_JMP | isa.BPF_JNE | isa.BPF_K, r, 0, 1, (0, 4, 8, 16, 24)[draw(0, 4)]),
+                    Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_DW, 4, 10, -64)]  # fine for root: reads as unknown
+            if draw(0, 1):
+                out[-1] = Insn(mov | isa.BPF_X, 4, 5)  # r5 is never set: the read is refused
+        elif k == 3:  # a helper size
+            out += [Insn(alu | isa.BPF_AND | isa.BPF_K, r, 0, 0, 0x1F) if draw(0, 1) else Insn(mov | isa.BPF_X, r, r),
+                    Insn(mov | isa.BPF_X, 1, 10), Insn(alu | isa.BPF_ADD | isa.BPF_K, 1, 0, 0, -16),
+                    Insn(mov | isa.BPF_X, 2, r), Insn(mov | isa.BPF_K, 3, 0, 0, 0),
+                    Insn(isa.BPF_JMP | isa.BPF_CALL, 0, 0, 0, 112)]
+        else:  # nothing checks it
+            out.append(Insn(alu | isa.BPF_XOR | isa.BPF_X, 0, r))
+    out += [Insn(mov | isa.BPF_K, 0, 0, 0, 0), Insn(isa.BPF_JMP | isa.BPF_EXIT)]
+    return out
+
+
 # --------------------------------------------------------------------------- classic
 
 _RETS = [0x7FFF0000, 0x7FFC0000, 0x7FF00000, 0x7FC00000, 0x00050000, 0x00030000, 0x00000000, 0x80000000,

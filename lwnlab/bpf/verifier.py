@@ -1552,6 +1552,11 @@ class Verifier:
     def _stack(self, pc, st, regno, base, off, size, write, value, value_regno, is_st, sx):
         verb = "write to" if write else "read from"
         st = st.frames[base.frame]  # func(env, reg): the frame the pointer points into
+        # check_ptr_alignment(): always strict for the stack, variable offsets included, before the bounds
+        t = tn.add(base.var, tn.const((base.off + off) & M64))
+        if (t.value | t.mask) & (size - 1):
+            shown = _s64(base.var.value) if base.var.is_const() else base.var
+            raise _Reject(f"misaligned stack access off {shown}+{base.off}+{off} size {size}", pc)
         if not base.var.is_const():
             lo, hi = base.off + off + base.smin, base.off + off + base.smax
             if lo < -512 or hi + size > 0:
@@ -1578,9 +1583,6 @@ class Verifier:
                                       f"off={base.off + off} size={size}", pc)
             return self._loaded(None, size, sx)
         a = base.off + base.var.value + off
-        if a % size:
-            raise _Reject(f"misaligned stack access off ({base.var.value:#x}; 0x0)+{base.off + off}+0 size {size}",
-                          pc)
         if a < -512 or a + size > 0:
             raise _Reject(f"invalid {verb} stack R{regno} off={a} size={size}", pc)
         i0 = a + 512

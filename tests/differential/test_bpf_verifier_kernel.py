@@ -12,7 +12,9 @@ sign-extending loads are not in that corpus.  :func:`lwnlab.bpf.randprog.verifie
 BPF_MAP_CREATE, closed afterwards): lookups with and without null checks (JMP and JMP32), map value
 accesses and atomics, updates, deletes, tail calls, direct map values, scalar helpers and refused
 ones, byte swaps, movsx/ldsx, stack atomics, bounded loops and bpf-to-bpf calls; its docstring lists
-what it leaves out.  Hand-written cases pin the rules (and the 1M-insn budget count).
+what it leaves out.  :func:`lwnlab.bpf.randprog.pruning_program` (``LWNLAB_VERIFIER_PRUNE_EXAMPLES``,
+default 600) checks state pruning: diamonds over registers that later checks may or may not read.
+Hand-written cases pin the rules (and the 1M-insn budget count).
 
 The kernel runs as a privileged loader (root): lwnlab runs with ``privileged=True``.
 Scale with LWNLAB_VERIFIER_EXAMPLES (default 200 programs).
@@ -304,3 +306,16 @@ def test_hand_written_map_call_loop_cases_agree(text, live_maps):
     mine = verifier.check(insns, "socket_filter", maps=specs)
     if not mine.accepted and "too large" in mine.message:
         assert mine.processed == 1000001  # the kernel's count, reached by loop acceleration
+
+
+PRUNE_EXAMPLES = int(os.environ.get("LWNLAB_VERIFIER_PRUNE_EXAMPLES", "600"))
+
+
+def test_pruning_programs_like_the_kernel(live_maps):
+    """Diamonds over registers that later checks may or may not read: liveness and precision in pruning."""
+    fds, specs = live_maps
+    draw = randprog.from_random(random.Random(7))
+    accepted = 0
+    for _ in range(PRUNE_EXAMPLES):
+        accepted += _agree_maps(randprog.pruning_program(draw, fds["array"]), specs)
+    assert 0.1 * PRUNE_EXAMPLES < accepted < 0.9 * PRUNE_EXAMPLES, accepted
