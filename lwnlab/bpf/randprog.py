@@ -448,6 +448,10 @@ def pruning_program(draw: Draw, map_fd: int, *, max_diamonds: int = 8) -> list[I
     for i in range(draw(1, max_diamonds)):
         r = draw(7, 9)
         out.append(Insn(isa.BPF_LDX | isa.BPF_MEM | isa.BPF_B, 2, 6, draw(0, 3)))
+        if draw(0, 3) == 0:  # a copy before the test: linked scalars (the branch bounds both)
+            out.append(Insn((mov, isa.BPF_ALU | isa.BPF_MOV)[draw(0, 1)] | isa.BPF_X, draw(7, 9), 2))
+            if draw(0, 1):
+                out.append(Insn(alu | isa.BPF_ADD | isa.BPF_K, out[-1].dst, 0, 0, (1, 8, 16)[draw(0, 2)]))
         side = []
         k = draw(0, 3)
         if k == 0:

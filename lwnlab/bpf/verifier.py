@@ -28,6 +28,8 @@ What it models:
   socket filters (``struct __sk_buff`` minus the ``sk`` pointer, refused: documented, conservative);
 * map values: fixed and variable offsets against value_size (check_mem_region_access), pointer
   arithmetic, atomics (strict alignment), pointer leaks into maps for unprivileged loaders;
+* linked scalars: ``r2 = r1`` (and ``r2 = r1 + k``, BPF_ADD_CONST) share an id, and a branch on one
+  bounds the others, spilled copies included (sync_linked_regs);
 * null checks: ``if rX == 0``/``!= 0`` (64-bit only, as the kernel) turn every copy and spill with
   the same id into a map value or a scalar 0 on each side; pointer comparisons refused for
   unprivileged loaders; an array lookup with a constant in-range key is never NULL (6.14+);
@@ -53,7 +55,8 @@ What it models:
 
 Not modelled (refused with a message saying so, or documented): path-sensitive precision (the
 static stand-in is conservative: lwnlab prunes at most as often as the kernel, so its processed
-counts can be higher on some branchy programs; accept/reject agree on the corpus), linked scalar ids,
+counts can be higher on some branchy programs; accept/reject agree on the corpus), separate 32-bit
+bounds (the 32-bit views are derived from the 64-bit ones),
 Spectre v1/v4 sanitation for unprivileged loaders, packets, BTF, kfuncs, callbacks, spin locks,
 and the ``sk`` field of ``__sk_buff``.
 """
@@ -156,10 +159,14 @@ class Reg:
     def u32_range(self) -> tuple[int, int]:
         if self.umax <= M32:
             return self.umin, self.umax
+        if -(1 << 31) <= self.smin and self.smax < 0:  # small negatives: the low half is v + 2**32
+            return self.smin + (1 << 32), self.smax + (1 << 32)
         t = tn.subreg(self.var)
         return t.value, t.value | t.mask
 
     def s32_range(self) -> tuple[int, int]:
+        if -(1 << 31) <= self.smin and self.smax < (1 << 31):  # the low half as s32 is the value itself
+            return self.smin, self.smax
         lo, hi = self.u32_range()
         if hi < 1 << 31:
             return lo, hi
@@ -174,7 +181,7 @@ class Reg:
         if self.type == SCALAR:
             if self.var.mask == 0:
                 return str(_s64(self.value))
-            parts = []
+            parts = [f"id={self.id & 0x7FFFFFFF}" + (f"+{self.off}" if self.off else "")] if self.id else []
             if self.smin != S64_MIN:
                 parts.append(f"smin={self.smin}")
             if self.smax != S64_MAX:
@@ -216,6 +223,13 @@ def _reg_contains(old: Reg, cur: Reg, idmap: dict | None = None) -> bool:
     if old.type != cur.type:
         return False
     if old.type == SCALAR:
+        if old.id or cur.id:  # check_scalar_ids(): linked registers must be linked the same way
+            if idmap is None or old.off != cur.off:
+                return False
+            o = ("s", old.id) if old.id else ("t", id(old), len(idmap))
+            c = ("s", cur.id) if cur.id else ("u", id(cur), len(idmap))
+            if idmap.setdefault(("o",) + o, c) != c or idmap.setdefault(("c",) + c, o) != o:
+                return False
         if old is cur or old == cur:
             return True
         return (old.umin <= cur.umin and cur.umax <= old.umax and old.smin <= cur.smin and cur.smax <= old.smax
@@ -1367,7 +1381,7 @@ class Verifier:
                 st.regs[x.dst] = Reg.unknown()  # check_reg_arg(DST_OP): an unknown scalar (observed, 6.18)
                 return
             res = self._scalar_unary(op, dst, x, is64)
-            st.regs[x.dst] = res
+            st.regs[x.dst] = _unlink(res)
             return
         if x.code & isa.BPF_X:
             src = self._read(st, x.src, pc)
@@ -1385,20 +1399,36 @@ class Verifier:
                 st.regs[x.dst] = self._sext(src, bits, is64)
                 return
             if is64:
+                if x.code & isa.BPF_X and src.type == SCALAR and not src.id and src.var.mask:
+                    # linked scalars: copies share an id, so a branch on one bounds the others
+                    self.id_gen += 1
+                    src = _relink(src, self.id_gen, 0)
+                    st.regs[x.src] = src
                 st.regs[x.dst] = src
             else:
                 if src.is_ptr():
                     if not self.priv:
                         raise _Reject(f"R{x.src} partial copy of pointer", pc)
                     st.regs[x.dst] = Reg.bounded(0, M32)
+                elif x.code & isa.BPF_X and src.type == SCALAR and src.umax <= M32 and src.var.mask:
+                    if not src.id:
+                        self.id_gen += 1
+                        src = _relink(src, self.id_gen, 0)
+                        st.regs[x.src] = src
+                    st.regs[x.dst] = src
                 else:
-                    st.regs[x.dst] = _zext32(src)
+                    st.regs[x.dst] = _unlink(_zext32(src))
             return
         dst = self._read(st, x.dst, pc)
         if dst.is_ptr() or src.is_ptr():
             st.regs[x.dst] = self._ptr_alu(pc, x, op, is64, dst, src)
             return
-        st.regs[x.dst] = _scalar_alu(op, dst, src, is64, x.off)
+        res = _unlink(_scalar_alu(op, dst, src, is64, x.off))
+        if dst.id and is64 and op == isa.BPF_ADD and src.is_const() and self.privs.bpf_capable:
+            # BPF_ADD_CONST: r2 = r1 + k stays linked to r1 (once), k at most S32_MAX
+            if not dst.id & ADD_CONST and src.value <= 0x7FFFFFFF:
+                res = _relink(res, dst.id | ADD_CONST, src.value)
+        st.regs[x.dst] = res
 
     def _sext(self, src: Reg, bits: int, is64: bool) -> Reg:
         if src.is_const():
@@ -1672,11 +1702,21 @@ class Verifier:
         if not null_check and self._leak(dst):
             raise _Reject(f"R{x.dst} pointer comparison prohibited", pc)
         other = st.copy()
+        if dst.type == SCALAR and dst.id:
+            t_dst, f_dst = _relink(t_dst, dst.id, dst.off), _relink(f_dst, dst.id, dst.off)
+        if use_x and src.type == SCALAR and src.id:
+            t_src, f_src = _relink(t_src, src.id, src.off), _relink(f_src, src.id, src.off)
         other.regs[x.dst] = t_dst
         st.regs[x.dst] = f_dst
         if use_x:
             other.regs[x.src] = t_src if x.src != x.dst else t_dst
             st.regs[x.src] = f_src if x.src != x.dst else f_dst
+            if src.type == SCALAR and src.id and x.src != x.dst:
+                _sync_linked(other, other.regs[x.src])
+                _sync_linked(st, st.regs[x.src])
+        if dst.type == SCALAR and dst.id:
+            _sync_linked(other, other.regs[x.dst])
+            _sync_linked(st, st.regs[x.dst])
         if null_check:
             # mark_ptr_or_null_regs(): every copy with the same id, in every frame, on each side
             _mark_ptr_or_null(st, dst.id, op == isa.BPF_JNE)
@@ -1688,6 +1728,41 @@ class Verifier:
             if _not_null(src) and dst.type == PTR_TO_MAP_VALUE_OR_NULL:
                 eq.regs[x.dst] = _non_null(dst)
         return pc + 1, (tgt, other)
+
+
+ADD_CONST = 1 << 31  # the kernel's BPF_ADD_CONST flag in a scalar's id
+
+
+def _relink(r: Reg, rid: int, off: int) -> Reg:
+    return Reg(r.type, off, r.umin, r.umax, r.smin, r.smax, r.var, rid, r.map, r.frame)
+
+
+def _unlink(r: Reg) -> Reg:
+    if r.type == SCALAR and (r.id or r.off):
+        return Reg(SCALAR, 0, r.umin, r.umax, r.smin, r.smax, r.var)
+    return r
+
+
+def _linked_value(r: Reg, known: Reg) -> Reg:
+    """sync_linked_regs(): ``r`` is ``known`` plus the difference of their constant offsets."""
+    if r.off == known.off:
+        return known
+    delta = _s64((r.off - known.off) & M64)
+    base = Reg(SCALAR, 0, known.umin, known.umax, known.smin, known.smax, known.var)
+    v = _scalar_alu(isa.BPF_ADD, base, Reg.const(delta), True, 0)
+    return _relink(v, r.id, r.off)
+
+
+def _sync_linked(st: State, known: Reg) -> None:
+    base = known.id & ~ADD_CONST
+    for fr in st.frames:
+        regs = fr.regs
+        for i, r in enumerate(regs):
+            if r.type == SCALAR and r.id and (r.id & ~ADD_CONST) == base:
+                regs[i] = _linked_value(r, known)
+        for slot, (r, size) in list(fr.spills.items()):
+            if r.type == SCALAR and r.id and (r.id & ~ADD_CONST) == base:
+                fr.spills[slot] = (_linked_value(r, known), size)
 
 
 def _not_null(r: Reg) -> bool:

@@ -327,3 +327,20 @@ def test_states_for_the_step_slider():
     assert 7 in r.states and r.states[5]
     j = r.to_json()
     assert set(j) == {"accepted", "prog_type", "processed", "pc", "message", "log"}
+
+
+def test_linked_scalars_bound_each_other():
+    # Linux 6.18 accepts all three (observed): the branch on r2 bounds its copies r8 (plus 1) and the spill
+    tail = "mov %r3, %r10\nadd %r3, -16\nadd %r3, %r8\nstb [%r3+0], 1\nmov %r0, 0\nexit"
+    accepts("ldxb %r2, [%r1+0]\nmov %r8, %r2\njgt %r2, 7, +4\n" + tail)
+    accepts("ldxb %r2, [%r1+0]\nmov %r8, %r2\nadd %r8, 1\njgt %r2, 7, +4\n" + tail)
+    accepts("ldxb %r2, [%r1+0]\nmov %r8, %r2\nstxdw [%r10-8], %r8\njgt %r2, 7, +5\nldxdw %r8, [%r10-8]\n" + tail)
+    # a second constant add breaks the link (BPF_ADD_CONST once), so r8 is not bounded
+    rejects("ldxb %r2, [%r1+0]\nmov %r8, %r2\nadd %r8, 1\nadd %r8, 1\njgt %r2, 7, +4\n" + tail,
+            "invalid variable-offset write to stack R3 var_off=(0x0; 0x1ff) off=-16 size=1")
+
+
+def test_sign_extended_byte_has_a_32_bit_signed_range():
+    # an s8 never equals 0x80000000 in its low half: the branch is decided (Linux 6.18: 4 insns processed)
+    r = accepts("ldxsb %r0, [%r1+4]\njne32 %r0, 0x80000000, +1\nmov %r0, %r5\nmov %r0, 0\nexit")
+    assert r.processed == 4
