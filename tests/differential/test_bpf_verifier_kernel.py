@@ -14,7 +14,8 @@ accesses and atomics, updates, deletes, tail calls, direct map values, scalar he
 ones, byte swaps, movsx/ldsx, stack atomics, bounded loops and bpf-to-bpf calls; its docstring lists
 what it leaves out.  :func:`lwnlab.bpf.randprog.pruning_program` (``LWNLAB_VERIFIER_PRUNE_EXAMPLES``,
 default 600) checks state pruning: diamonds over registers that later checks may or may not read.
-Hand-written cases pin the rules (and the 1M-insn budget count).
+Hand-written cases pin the rules (and the 1M-insn budget count), and a dozen C programs compiled
+with clang (when installed) check real compiler output.
 
 The kernel runs as a privileged loader (root): lwnlab runs with ``privileged=True``.
 Scale with LWNLAB_VERIFIER_EXAMPLES (default 200 programs).
@@ -319,3 +320,72 @@ def test_pruning_programs_like_the_kernel(live_maps):
     for _ in range(PRUNE_EXAMPLES):
         accepted += _agree_maps(randprog.pruning_program(draw, fds["array"]), specs)
     assert 0.1 * PRUNE_EXAMPLES < accepted < 0.9 * PRUNE_EXAMPLES, accepted
+
+
+# --------------------------------------------------------------------------- programs written in C (clang)
+
+SKB = ("struct __sk_buff { __u32 len, pkt_type, mark, queue_mapping, protocol, vlan_present, vlan_tci, vlan_proto, "
+       "priority, ingress_ifindex, ifindex, tc_index, cb[5], hash; };\n")
+MAPDEF = 'struct {{ __uint(type, BPF_MAP_TYPE_{t}); __uint(max_entries, {n}); __type(key, {k}); __type(value, {v}); }} {name} SEC(".maps");\n'
+C_PROGRAMS = {
+"array_sum": MAPDEF.format(t="ARRAY", n=16, k="__u32", v="__u64", name="a") + '''
+SEC("socket") int prog(struct __sk_buff *skb) { __u64 s = 0;
+  for (__u32 i = 0; i < 16; i++) { __u32 k = i; __u64 *v = bpf_map_lookup_elem(&a, &k); if (v) s += *v; }
+  return s & 0xff; }''',
+"hash_count": MAPDEF.format(t="HASH", n=64, k="__u32", v="__u64", name="h") + '''
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = skb->len & 63; __u64 one = 1;
+  __u64 *v = bpf_map_lookup_elem(&h, &k); if (v) { __sync_fetch_and_add(v, 1); } else bpf_map_update_elem(&h, &k, &one, 0);
+  return 0; }''',
+"index_value": MAPDEF.format(t="ARRAY", n=1, k="__u32", v="struct { __u8 b[64]; }", name="a") + '''
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = 0; __u8 *v = bpf_map_lookup_elem(&a, &k);
+  if (!v) return 0; __u32 i = skb->len; if (i >= 64) return 0; return v[i]; }''',
+"index_unchecked": MAPDEF.format(t="ARRAY", n=1, k="__u32", v="struct { __u8 b[64]; }", name="a") + '''
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = 0; __u8 *v = bpf_map_lookup_elem(&a, &k);
+  if (!v) return 0; __u32 i = skb->len; if (i > 64) return 0; return v[i]; }''',
+"subprog": MAPDEF.format(t="ARRAY", n=4, k="__u32", v="__u64", name="a") + '''
+static __attribute__((noinline)) __u64 get(__u32 k) { __u64 *v = bpf_map_lookup_elem(&a, &k); return v ? *v : 0; }
+SEC("socket") int prog(struct __sk_buff *skb) { return get(skb->len & 3) + get(1); }''',
+"loop_stack": '''
+SEC("socket") int prog(struct __sk_buff *skb) { __u8 buf[32]; __u32 n = skb->len & 31;
+  for (int i = 0; i < 32; i++) buf[i] = i * 3;
+  __u32 s = 0; for (__u32 i = 0; i < n; i++) s += buf[i]; return s; }''',
+"loop_unbounded": '''
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 s = 0; for (__u32 i = 0; i < skb->len; i++) s += i * 7; return s; }''',
+"nested_calls": '''
+static __attribute__((noinline)) int f3(int x) { return x * 3 + 1; }
+static __attribute__((noinline)) int f2(int x) { return f3(x) + f3(x + 1); }
+static __attribute__((noinline)) int f1(int x) { volatile char big[200]; big[x & 127] = 1; return f2(x) + big[3]; }
+SEC("socket") int prog(struct __sk_buff *skb) { return f1(skb->len); }''',
+"big_stack_calls": '''
+static __attribute__((noinline)) int f2(int x) { volatile char big[300]; big[x & 255] = 1; return big[7]; }
+static __attribute__((noinline)) int f1(int x) { volatile char big[300]; big[x & 255] = 2; return f2(x) + big[5]; }
+SEC("socket") int prog(struct __sk_buff *skb) { return f1(skb->len); }''',
+"ctx_fields": '''
+SEC("socket") int prog(struct __sk_buff *skb) { return skb->len + skb->protocol + skb->mark + skb->cb[2] + skb->hash; }''',
+"tail": 'struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } pa SEC(".maps");\n' + '''
+SEC("socket") int prog(struct __sk_buff *skb) { bpf_tail_call(skb, &pa, skb->len & 3); return 1; }''',
+"prandom_index": MAPDEF.format(t="ARRAY", n=8, k="__u32", v="__u64", name="a") + '''
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = bpf_get_prandom_u32() % 8; __u64 *v = bpf_map_lookup_elem(&a, &k);
+  if (!v) return 0; *v += bpf_ktime_get_ns(); return 0; }''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(C_PROGRAMS))
+def test_clang_built_programs_agree(name):
+    """Real compiler output: loops, lookups, bounds checks, subprograms, stack depth, tail calls."""
+    elf = pytest.importorskip("lwnlab.bpf.elf")
+    if elf.clang_path() is None:
+        pytest.skip("clang with the BPF target is not installed")
+    obj = elf.load_object(elf.compile_c(SKB + C_PROGRAMS[name]))
+    fds = {idx: create_map(spec) for idx, spec in obj.maps.items()}
+    try:
+        insns = []
+        for x in obj.program():
+            if x.code == isa.LDDW and x.src in (isa.BPF_PSEUDO_MAP_IDX, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+                src = isa.BPF_PSEUDO_MAP_FD if x.src == isa.BPF_PSEUDO_MAP_IDX else isa.BPF_PSEUDO_MAP_VALUE
+                x = Insn(x.code, x.dst, src, x.off, fds[x.imm])
+            insns.append(x)
+        _agree_maps(insns, {fds[i]: s for i, s in obj.maps.items()})
+    finally:
+        for fd in fds.values():
+            os.close(fd)
