@@ -52,7 +52,8 @@ def register(subparsers) -> None:
                        "register state there. Exit status 0 accepted, 1 rejected, 2 bad input. Maps are "
                        "declared with --map NAME_OR_FD:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (TYPE: hash, array, "
                        "prog_array, task_storage or a number); a number names the fd an lddw map_fd()/"
-                       "map_value() uses, a name takes the next map index (lddw map_idx(0), map_idx(1)...).")
+                       "map_value() uses, a name takes the next map index (lddw map_idx(0), map_idx(1)...). Assembly text may "
+                       "also declare its maps with '.map N NAME TYPE key_size=K value_size=V max_entries=M' lines.")
     v.add_argument("program", metavar="PROG.s|PROG.bin|PROG.o|PROG.c")
     v.add_argument("--prog-type", choices=["socket_filter", "seccomp"], default="socket_filter",
                    help="program type (seccomp: the 2021 proposal, never merged; default socket_filter)")
@@ -285,6 +286,15 @@ def _load_for_verify(path: str, section: str | None):
         return list(progs[section]), dict(obj.maps)
     if section is not None:
         raise UsageError("--section applies to .o files only", field="section")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if path.endswith((".s", ".asm", ".S")) or looks_like_text(raw):
+        from lwnlab.bpf import asm
+        from lwnlab.bpf.maps import parse_map_directives
+
+        # '.map N NAME TYPE key_size=K value_size=V max_entries=M' lines declare maps, as for seccomp run --ebpf
+        body, specs, _ = parse_map_directives(raw.decode("utf-8", errors="replace"), file=path)
+        return asm.assemble(body, file=path), specs
     return _load(path), {}
 
 

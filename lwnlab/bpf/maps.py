@@ -33,13 +33,15 @@ A prog array holds programs for ``bpf_tail_call``.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from lwnlab.bpf import vm
 from lwnlab.bpf.helpers import (BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH,
                                 BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_TASK_STORAGE, BPF_NOEXIST, MAP_TYPES_BY_NAME,
                                 MapSpec)
-from lwnlab.errors import ConfigError, UsageError
+from lwnlab.errors import AsmError, ConfigError, UsageError
 
 EINVAL, ENOENT, EEXIST, E2BIG, ENOMEM, EOPNOTSUPP = 22, 2, 17, 7, 12, 95
 ERRNO_NAMES = {0: "OK", EINVAL: "EINVAL", ENOENT: "ENOENT", EEXIST: "EEXIST", E2BIG: "E2BIG", ENOMEM: "ENOMEM",
@@ -423,3 +425,66 @@ def task_storage(name: str, value_size: int, *, task_slots: int = DEFAULT_TASK_S
 
 def prog_array(name: str, max_entries: int) -> Map:
     return Map(MapSpec(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, max_entries, name))
+
+
+# --------------------------------------------------------------------------- maps declared in assembly text
+
+_MAP_DIRECTIVE = re.compile(r"^\s*\.map\b(.*)$")
+
+
+def parse_map_directives(text: str, *, file: str | None = None) -> tuple[str, dict[int, MapSpec], dict]:
+    """Take ``.map N NAME TYPE key_size=K value_size=V max_entries=M [task_slots=S]`` lines out of ``text``.
+
+    Returns the text with those lines blanked (line numbers stay), the specs by N, and extra
+    options by N.  Bad directives raise AsmError with the line.
+    """
+    specs: dict[int, MapSpec] = {}
+    extra: dict[int, dict] = {}
+    out = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        m = _MAP_DIRECTIVE.match(line.split("#")[0].split(";")[0].split("//")[0])
+        if not m:
+            out.append(line)
+            continue
+        out.append("")
+        toks = m.group(1).split()
+        col = line.index(".map") + 1
+
+        def err(msg):
+            return AsmError(msg, line=lineno, column=col, file=file)
+
+        if len(toks) < 3:
+            raise err(".map needs: .map N NAME TYPE key_size=K value_size=V max_entries=M")
+        try:
+            idx = int(toks[0], 0)
+        except ValueError:
+            raise err(f".map: the map number must be an integer, not {toks[0]!r}") from None
+        if idx in specs:
+            raise err(f".map {idx} is declared twice")
+        fields: dict = {"name": toks[1], "type": toks[2]}
+        opts = {}
+        for t in toks[3:]:
+            k, sep, v = t.partition("=")
+            if not sep:
+                raise err(f".map: expected key=value, got {t!r}")
+            k = {"key": "key_size", "value": "value_size", "max": "max_entries"}.get(k, k)
+            try:
+                n = int(v, 0)
+            except ValueError:
+                raise err(f".map: {k} must be an integer, not {v!r}") from None
+            if k in ("key_size", "value_size", "max_entries", "flags"):
+                fields[k] = n
+            elif k == "task_slots":
+                opts[k] = n
+            else:
+                raise err(f".map: unknown field {k!r} (key_size, value_size, max_entries, flags, task_slots)")
+        for k in ("key_size", "value_size"):
+            if k not in fields:
+                raise err(f".map {idx}: {k} is missing")
+        fields.setdefault("max_entries", 0)
+        try:
+            specs[idx] = spec_from(fields).validate()
+        except ConfigError as e:
+            raise err(f".map {idx}: {e.message}") from None
+        extra[idx] = opts
+    return "\n".join(out) + ("\n" if text.endswith("\n") else ""), specs, extra

@@ -28,83 +28,21 @@ runs a trace and can call back after each syscall with the maps' contents.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from lwnlab.bpf import isa
-from lwnlab.bpf.helpers import Gates, MapSpec, Privileges, check_helper_allowed
-from lwnlab.bpf.maps import Map, spec_from
+from lwnlab.bpf.helpers import Gates, Privileges, check_helper_allowed
+from lwnlab.bpf.maps import Map, parse_map_directives, spec_from  # noqa: F401 (re-exported)
 from lwnlab.bpf.program import Insn, check_program
 from lwnlab.bpf.runtime import Env, Program, Runtime, SimTask
-from lwnlab.errors import AsmError, ConfigError, FilterError, LwnlabError, UsageError, VerifierError
+from lwnlab.errors import ConfigError, FilterError, LwnlabError, UsageError, VerifierError
 from lwnlab.seccomp.data import SeccompData, batch_words
 
 LABEL = "eBPF seccomp filter (BPF_PROG_TYPE_SECCOMP: proposed in 2021, never merged)"
 PROPOSAL = "YiFei Zhu et al., [RFC PATCH bpf-next seccomp 00/12] eBPF seccomp filters, 2021 (never merged)"
 SECCOMP_FILTER_FLAG_EXTENDED = 1 << 5  # as proposed; bit 5 later became WAIT_KILLABLE_RECV
-
-_MAP_DIRECTIVE = re.compile(r"^\s*\.map\b(.*)$")
-
-
-def parse_map_directives(text: str, *, file: str | None = None) -> tuple[str, dict[int, MapSpec], dict]:
-    """Take ``.map N NAME TYPE key_size=K value_size=V max_entries=M [task_slots=S]`` lines out of ``text``.
-
-    Returns the text with those lines blanked (line numbers stay), the specs by N, and extra
-    options by N.  Bad directives raise AsmError with the line.
-    """
-    specs: dict[int, MapSpec] = {}
-    extra: dict[int, dict] = {}
-    out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        m = _MAP_DIRECTIVE.match(line.split("#")[0].split(";")[0].split("//")[0])
-        if not m:
-            out.append(line)
-            continue
-        out.append("")
-        toks = m.group(1).split()
-        col = line.index(".map") + 1
-
-        def err(msg):
-            return AsmError(msg, line=lineno, column=col, file=file)
-
-        if len(toks) < 3:
-            raise err(".map needs: .map N NAME TYPE key_size=K value_size=V max_entries=M")
-        try:
-            idx = int(toks[0], 0)
-        except ValueError:
-            raise err(f".map: the map number must be an integer, not {toks[0]!r}") from None
-        if idx in specs:
-            raise err(f".map {idx} is declared twice")
-        fields: dict = {"name": toks[1], "type": toks[2]}
-        opts = {}
-        for t in toks[3:]:
-            k, sep, v = t.partition("=")
-            if not sep:
-                raise err(f".map: expected key=value, got {t!r}")
-            k = {"key": "key_size", "value": "value_size", "max": "max_entries"}.get(k, k)
-            try:
-                n = int(v, 0)
-            except ValueError:
-                raise err(f".map: {k} must be an integer, not {v!r}") from None
-            if k in ("key_size", "value_size", "max_entries", "flags"):
-                fields[k] = n
-            elif k == "task_slots":
-                opts[k] = n
-            else:
-                raise err(f".map: unknown field {k!r} (key_size, value_size, max_entries, flags, task_slots)")
-        for k in ("key_size", "value_size"):
-            if k not in fields:
-                raise err(f".map {idx}: {k} is missing")
-        fields.setdefault("max_entries", 0)
-        try:
-            specs[idx] = spec_from(fields).validate()
-        except ConfigError as e:
-            raise err(f".map {idx}: {e.message}") from None
-        extra[idx] = opts
-    return "\n".join(out) + ("\n" if text.endswith("\n") else ""), specs, extra
-
 
 def _make_maps(maps, extra: dict | None = None) -> dict[int, Map]:
     out = {}
@@ -137,23 +75,11 @@ def check_gates(insns: list[Insn], maps: dict, privileges: Privileges, gates: Ga
 
 def run_verifier(insns: list[Insn], maps: dict[int, Map], privileges: Privileges, gates: Gates):
     """``lwnlab.bpf.verifier.verify(insns, "seccomp", maps=, privileges=, gates=)``; a rejection raises
-    VerifierError (with .log and .pc).  (Verifiers without map support are called the old way.)"""
-    import inspect
-
+    VerifierError (with .log and .pc)."""
     from lwnlab.bpf import verifier
 
     specs = {k: m.spec for k, m in maps.items()}
-    params = inspect.signature(verifier.verify).parameters
-    if "maps" in params:
-        v = verifier.verify(insns, "seccomp", maps=specs, privileges=privileges, gates=gates)
-    else:
-        uses = [pc for pc, x in enumerate(insns) if (x.code == isa.LDDW and x.src != 0)
-                or (x.code == isa.BPF_JMP | isa.BPF_CALL)]
-        if uses:
-            raise VerifierError("lwnlab's verifier in this checkout does not model maps and helper calls yet: "
-                                "load with verify=False (CLI: --no-verify) to run the program unverified",
-                                pc=uses[0])
-        v = verifier.verify(insns, "seccomp", privileged=privileges.privileged)
+    v = verifier.verify(insns, "seccomp", maps=specs, privileges=privileges, gates=gates)
     if getattr(v, "accepted", True) is False:
         raise VerifierError(v.message, pc=v.pc, log=v.log)
     return v

@@ -233,7 +233,7 @@ class VerifierLab:
     def update(self, *_):
         from lwnlab.bpf import verifier
         from lwnlab.bpf.asm import assemble
-        from lwnlab.seccomp.ebpf import parse_map_directives
+        from lwnlab.bpf.maps import parse_map_directives
 
         self.errors.clear()
         try:

@@ -202,3 +202,16 @@ def test_cli_cc_header(capsys):
     assert main(["bpf", "cc", "--header"]) == 0
     assert "struct seccomp_data" in capsys.readouterr().out
     assert main(["bpf", "cc"]) == 2
+
+
+def test_cli_verify_reads_map_directives(tmp_path, capsys):
+    from lwnlab.cli import main
+
+    p = tmp_path / "count.s"
+    p.write_text(".map 1 c array key_size=4 value_size=8 max_entries=4\nldxw %r2, [%r1+0]\nstxw [%r10-4], %r2\n"
+                 "lddw %r1, map_fd(1)\nmov %r2, %r10\nadd %r2, -4\ncall 1\nldxdw %r0, [%r0+0]\nexit\n")
+    assert main(["bpf", "verify", str(p), "--prog-type", "seccomp"]) == 1
+    assert "R0 invalid mem access 'map_value_or_null'" in capsys.readouterr().out
+    p.write_text(".map 1 c array key_size=8 value_size=8 max_entries=4\nexit\n")
+    assert main(["bpf", "verify", str(p)]) == 2
+    assert "key_size must be 4" in capsys.readouterr().err

@@ -243,17 +243,16 @@ def test_run_ebpf_usage_errors(bpf, tmp_path, capsys):
     assert "ELF" in capsys.readouterr().err
 
 
-def test_run_ebpf_verifier_is_on_by_default(capsys):
-    import inspect
-
-    from lwnlab.bpf import verifier
-
+def test_run_ebpf_verifier_is_on_by_default(capsys, tmp_path):
     rc = main(["seccomp", "run", "--ebpf", COUNT, "--syscall", "read"])
     err = capsys.readouterr().err
-    if "maps" in inspect.signature(verifier.verify).parameters:
-        assert rc == 0, err
-    else:  # lwnlab's verifier does not model maps yet: it says so and how to run anyway
-        assert rc == 2 and "--no-verify" in err
+    assert rc == 0, err
+    bad = tmp_path / "unchecked.s"  # the lookup's result used without a NULL check (key = nr: not a constant)
+    bad.write_text(".map 1 c array key_size=4 value_size=8 max_entries=4\nldxw %r2, [%r1+0]\n"
+                   "stxw [%r10-4], %r2\nlddw %r1, map_fd(1)\n"
+                   "mov %r2, %r10\nadd %r2, -4\ncall 1\nldxdw %r0, [%r0+0]\nexit\n")
+    assert main(["seccomp", "run", "--ebpf", str(bad), "--syscall", "read"]) == 2
+    assert "map_value_or_null" in capsys.readouterr().err
     p = ebpf_examples.HERE / "count_limit.s"
     assert main(["seccomp", "run", "--ebpf", str(p), "--no-verify", "--syscall", "read"]) == 0
     capsys.readouterr()

@@ -1,11 +1,9 @@
 """eBPF seccomp filters (BPF_PROG_TYPE_SECCOMP, proposed 2021, never merged): loading, gates, stacking, policies."""
 
-import inspect
 
 import numpy as np
 import pytest
 
-from lwnlab.bpf import verifier
 from lwnlab.bpf.helpers import Gates, Privileges
 from lwnlab.errors import AsmError, ConfigError, ExecutionError, FilterError, VerifierError
 from lwnlab.seccomp import actions, ebpf_examples
@@ -14,8 +12,6 @@ from lwnlab.seccomp.ebpf import EbpfFilter, compare, parse_map_directives
 from lwnlab.seccomp.filter import Filter, Stack
 from lwnlab.seccomp.trace import event, parse_events
 
-#: True once lwnlab's verifier models maps and helper calls (the other half of issue 7)
-VERIFIER_HAS_MAPS = "maps" in inspect.signature(verifier.verify).parameters
 ALLOW, ERRNO = actions.SECCOMP_RET_ALLOW, actions.SECCOMP_RET_ERRNO
 
 DENY_PTRACE = """
@@ -142,25 +138,17 @@ def test_unprivileged_program_size_limit():
     assert len(EbpfFilter.from_asm(body, privileges=Privileges.root(), verify=False)) == 4097
 
 
-@pytest.mark.skipif(not VERIFIER_HAS_MAPS, reason="lwnlab's verifier does not model maps yet")
 @pytest.mark.parametrize("name", list(ebpf_examples.EXAMPLES))
 def test_examples_pass_the_verifier(name):
     f = ebpf_examples.load(name)
     assert f.verified
 
 
-def test_without_map_support_the_verifier_says_so():
-    if VERIFIER_HAS_MAPS:
-        pytest.skip("the verifier models maps")
-    with pytest.raises(VerifierError, match="verify=False"):
-        ebpf_examples.load("count_limit")
-
-
 # ------------------------------------------------------------------ the stateful policies on traces
 
 
 def test_execve_once():
-    f = ebpf_examples.load("execve_once", verify=VERIFIER_HAS_MAPS)
+    f = ebpf_examples.load("execve_once")
     steps = f.trace(ebpf_examples.demo_trace("execve_once"),
                     on_step=lambda i, d: None)
     assert [(d.action, d.data) for d in steps] == [("ALLOW", 0), ("ALLOW", 0), ("ERRNO", 1), ("ALLOW", 0),
@@ -172,12 +160,12 @@ def test_execve_once():
 
 
 def test_execve_once_on_another_arch_is_killed():
-    f = ebpf_examples.load("execve_once", verify=VERIFIER_HAS_MAPS)
+    f = ebpf_examples.load("execve_once")
     assert f.run(SeccompData.make("i386", "read")) == actions.SECCOMP_RET_KILL_PROCESS
 
 
 def test_count_limit_with_per_step_snapshots():
-    f = ebpf_examples.load("count_limit", verify=VERIFIER_HAS_MAPS, limit=2)
+    f = ebpf_examples.load("count_limit", limit=2)
     snaps = []
     decs = f.trace(ebpf_examples.demo_trace("count_limit"), on_step=lambda i, d: snaps.append(f.snapshot()))
     assert [d.action for d in decs] == ["ALLOW", "ALLOW", "ALLOW", "ERRNO", "ERRNO", "ALLOW", "ERRNO"]
@@ -188,7 +176,7 @@ def test_count_limit_with_per_step_snapshots():
 
 
 def test_count_limit_full_map_leaves_new_numbers_uncounted():
-    f = ebpf_examples.load("count_limit", verify=VERIFIER_HAS_MAPS, limit=1)
+    f = ebpf_examples.load("count_limit", limit=1)
     counts = f.maps["counts"]
     for nr in range(512):
         assert counts.update(nr + 1000, 1) == 0
@@ -197,12 +185,12 @@ def test_count_limit_full_map_leaves_new_numbers_uncounted():
 
 
 def test_deny_openat_path():
-    f = ebpf_examples.load("deny_openat_path", verify=VERIFIER_HAS_MAPS)
+    f = ebpf_examples.load("deny_openat_path")
     decs = f.trace(ebpf_examples.demo_trace("deny_openat_path"))
     assert [(d.action, d.data) for d in decs] == [("ALLOW", 0), ("ERRNO", 13), ("ERRNO", 14), ("ERRNO", 13),
                                                   ("ALLOW", 0)]
     g = ebpf_examples.load("deny_openat_path", privileges=Privileges(cap_bpf=True, cap_perfmon=True),
-                           verify=VERIFIER_HAS_MAPS)
+                           )
     assert [d.data for d in g.trace(ebpf_examples.demo_trace("deny_openat_path"))][3] == 1  # EPERM: not dumpable
 
 
@@ -335,8 +323,8 @@ def test_a_map_shared_by_two_filters_stays_coherent():
         mov32 %r0, 0x7fff0000
         exit
     """
-    a = EbpfFilter.from_asm(text, maps={1: counts}, verify=VERIFIER_HAS_MAPS)
-    b = EbpfFilter.from_asm(text, maps={1: counts}, verify=VERIFIER_HAS_MAPS)
+    a = EbpfFilter.from_asm(text, maps={1: counts})
+    b = EbpfFilter.from_asm(text, maps={1: counts})
     a.run(sd("read"))
     b.run(sd("read"))
     a.run(sd("read"))
