@@ -133,22 +133,24 @@ def _instr(stmt, ref):
 
 
 def bench_load_global_builtin():
-    # Two views.  (a) Whole statements `x = len` (LOAD_GLOBAL_xxx + STORE_FAST): the ratio of statement costs is a
-    # conservative LOWER BOUND of the instruction ratio (the shared STORE_FAST dilutes it); the target is judged on
-    # it.  (b) The instruction alone, estimated by subtracting half an `x = y`; this difference of noisy timings
-    # can come out at or below zero on a loaded machine, in which case it is reported as unresolved.
-    s_spec, ref = load_cost(preset("cpython312", superinstructions=False), "len")
-    s_gen, _ = load_cost(preset("off"), "len")
-    figure(B, "x = len (LOAD_GLOBAL_BUILTIN+STORE)", s_spec, "ns", "x = len, generic LOAD_GLOBAL", s_gen,
-           target=">= 5x (lower bound)", ok=s_gen / s_spec >= 5,
-           note=f"(x = y, i.e. LOAD_FAST+STORE_FAST, costs {ref:.2f} ns here)")
+    # The target is about the instruction alone.  A load must be followed by something that consumes its value, so
+    # the loop body is 20 statements `x = len` (LOAD_GLOBAL_xxx + STORE_FAST); an empty loop is subtracted.
+    # (a) The instruction, estimated: the statement minus its STORE_FAST, taken as half an `x = y` (LOAD_FAST +
+    #     STORE_FAST, both trivial) measured interleaved in the same run.  The target is judged on this.
+    # (b) Whole statements: their ratio is a LOWER BOUND of the instruction ratio (the shared STORE_FAST dilutes it).
+    # On a loaded machine the difference in (a) can come out at or below zero; it is then reported as unresolved.
+    s_spec, ref = load_cost(preset("cpython312", superinstructions=False), "len", rounds=9)
+    s_gen, _ = load_cost(preset("off"), "len", rounds=9)
     i_spec, i_gen = _instr(s_spec, ref), _instr(s_gen, ref)
     if i_spec > 0.05:
-        figure(B, "LOAD_GLOBAL_BUILTIN ns (estimate)", i_spec, "ns", "generic LOAD_GLOBAL (builtin)", i_gen,
-               note="(statement minus half an x = y)")
+        figure(B, "LOAD_GLOBAL_BUILTIN alone (est.)", i_spec, "ns", "generic LOAD_GLOBAL (builtin)", i_gen,
+               target=">= 5x", ok=i_gen / i_spec >= 5,
+               note=f"(statement minus half an x = y, which costs {ref:.2f} ns here)")
     else:
         print(f"{B}   LOAD_GLOBAL_BUILTIN alone: {i_spec:+.2f} ns estimate (below resolution: not distinguishable "
               f"from a LOAD_FAST) vs generic {i_gen:.2f} ns")
+    figure(B, "x = len (LOAD_GLOBAL_BUILTIN+STORE)", s_spec, "ns", "x = len, generic LOAD_GLOBAL", s_gen,
+           note="(whole statements: a lower bound of the instruction ratio)")
     s_re, _ = load_cost(preset("off", hash_cached=False), "len")
     figure(B, "x = len (LOAD_GLOBAL_BUILTIN+STORE)", s_spec, "ns", "generic, rehash each lookup", s_re,
            note="(hash_cached=False)")

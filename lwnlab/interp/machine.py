@@ -300,14 +300,19 @@ def kernel_args(img: Image) -> tuple:
     return (img.mem, img.lay)
 
 
-def warmup_args() -> tuple:
+def warmup_image() -> Image:
+    """A small image that runs every kind of instruction once (for ``lwnlab warmup``)."""
     src = ("G = 2\nclass P:\n    k = 1\n    def __init__(self, x):\n        self.x = x\n"
            "def f(n):\n    s = 0\n    xs = [1, 2.5, 'a']\n    xs.append(n)\n    p = P(n)\n"
            "    for i in range(n):\n        s = s + i * G + len(xs) + p.x + P.k\n    return s\n")
     prog = compile_source(src, "<warmup>")
-    return kernel_args(build(prog, "f", [(3,)], preset("cpython312"),
-                             HeapSizes(strings=64, string_data=256, lists=64, elements=256, objects=16,
-                                       ranges=16, iterators=16, stack=1024, frames=16, print_records=16)))
+    return build(prog, "f", [(3,)], preset("cpython312"),
+                 HeapSizes(strings=64, string_data=256, lists=64, elements=256, objects=16,
+                           ranges=16, iterators=16, stack=1024, frames=16, print_records=16))
+
+
+def warmup_args() -> tuple:
+    return kernel_args(warmup_image())
 
 
 # ============================================================================ running

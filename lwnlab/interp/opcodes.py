@@ -12,8 +12,9 @@ counter first, as CPython's invariant requires).
 Opcode *numbers* are lwnlab's own (CPython renumbers every release); names,
 families, cache sizes and BINARY_OP/COMPARE_OP arguments follow CPython.
 
-Adding a specialization = one row here + one branch in ``vm.run`` (and update
-``vm.TABLE_DIGEST``, which keeps numba's on-disk cache honest).
+Adding a specialization = one row here + its hit path in ``vm.fast`` (or in ``vm.run``
+if it allocates) + its choice in ``vm.specialize`` (and update ``vm.TABLE_DIGEST``,
+which keeps numba's on-disk cache honest).
 """
 
 from __future__ import annotations

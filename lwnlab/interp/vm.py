@@ -104,6 +104,8 @@ TL_COLS = 8
 TWO53 = 9007199254740992
 I64MIN = -9223372036854775807 - 1
 I64MAX = 9223372036854775807
+FNV_OFFSET = 0xCBF29CE484222325 & ((1 << 62) - 1)  # (masked like HASH_MASK, so it fits an int64)
+FNV_PRIME = 0x100000001B3
 
 # ---------------------------------------------------------------- memory regions: (name, columns)
 REGIONS: tuple[tuple[str, int], ...] = (
@@ -148,14 +150,14 @@ OP_KIND = _table(lambda op: {_O.BASE: 0, _O.ADAPTIVE: 1, _O.SPECIALIZED: 2}.get(
 #: per family: its base and adaptive opcodes
 FAMILY_BASE = np.array(_O.FAMILY_BASE, np.int64)
 FAMILY_ADAPTIVE = np.array(_O.FAMILY_ADAPTIVE, np.int64)
-#: per opcode, who executes it: 0 only run; 1 fast, entered for runs of >= 4 such instructions (entering costs a
-#: call); 2 always fast first (superinstructions and specialized hits: they appear only in specializing policies)
+#: per opcode, who executes it: 0 only run; 1 both, fast entered for runs of >= 4 such instructions (entering costs
+#: a call); 2 always fast first (specialized hits: only specializing policies have them, mostly in hot runs)
 _RUN_ONLY = ("BINARY_OP_ADD_UNICODE", "COMPARE_OP_STR", "CALL_LIST_APPEND")  # they allocate or loop: run does them
 _TRIVIAL = ("NOP", "RESUME", "RESUME_QUICK", "LOAD_FAST", "STORE_FAST", "LOAD_CONST", "POP_TOP", "PUSH_NULL",
             "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_QUICK", "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE",
             "RETURN_VALUE")
-FAST_KIND = _table(lambda op: 1 if op.name in _TRIVIAL else (
-    2 if op.kind in (_O.SUPER, _O.SPECIALIZED) and op.name not in _RUN_ONLY else 0))
+FAST_KIND = _table(lambda op: 1 if op.name in _TRIVIAL or op.kind == _O.SUPER else (
+    2 if op.kind == _O.SPECIALIZED and op.name not in _RUN_ONLY else 0))
 
 # numba types a Python int constant as its own literal type (and compiles a callee once per literal); np.int64
 # constants are plain int64.  Every int constant above becomes one.
@@ -268,9 +270,9 @@ def _w_hash():
 @jit(warmup=_w_hash, _nrt=False)
 def fnv(sdata, off, n):
     """FNV-1a over code points, masked non-negative (twin of objects.str_hash)."""
-    h = np.int64(0xCBF29CE484222325 & HASH_MASK)
+    h = FNV_OFFSET
     for k in range(n):
-        h = ((h ^ sdata[off + k]) * np.int64(0x100000001B3)) & HASH_MASK
+        h = ((h ^ sdata[off + k]) * FNV_PRIME) & HASH_MASK
     return h
 
 
@@ -307,11 +309,10 @@ def str_cmp(sdata, shdr, a, b):
 
 
 def _w_probe():
-    from lwnlab.interp.machine import warmup_args
+    from lwnlab.interp.machine import warmup_image
 
-    mem, lay = warmup_args()
-    return (view2(mem, lay, R_DHDR), view2(mem, lay, R_DENT), np.int64(1), np.int64(0), np.int64(0),
-            view1(mem, lay, R_SDATA), view2(mem, lay, R_SHDR), np.int64(1))
+    a = warmup_image().arrays
+    return (a["dhdr"], a["dent"], np.int64(1), np.int64(0), np.int64(0), a["sdata"], a["shdr"], np.int64(1))
 
 
 @jit(warmup=_w_probe, inline="always", _nrt=False)  # inlined where called: the generic paths' real work
@@ -2267,6 +2268,34 @@ def run(mem, lay):
                 vals[sp, VAL] = consts[k, VAL]
                 sp += 1
                 pc += 1
+                continue
+            if LOAD_FAST__LOAD_FAST <= op <= LOAD_CONST__LOAD_FAST:  # superinstructions: two halves, one dispatch
+                for half in range(2):
+                    kind = LOAD_FAST
+                    if half == 0:
+                        if op == STORE_FAST__LOAD_FAST or op == STORE_FAST__STORE_FAST:
+                            kind = STORE_FAST
+                        elif op == LOAD_CONST__LOAD_FAST:
+                            kind = LOAD_CONST
+                    elif op == LOAD_FAST__LOAD_CONST:
+                        kind = LOAD_CONST
+                    elif op == STORE_FAST__STORE_FAST:
+                        kind = STORE_FAST
+                    a = oparg[pc + half]
+                    if kind == STORE_FAST:
+                        sp -= 1
+                        vals[base + a, TAG] = vals[sp, TAG]
+                        vals[base + a, VAL] = vals[sp, VAL]
+                        continue
+                    src = consts if kind == LOAD_CONST else vals
+                    k = a if kind == LOAD_CONST else base + a
+                    if src[k, TAG] == T_NULL:
+                        stop(state, status, steps, E_UNBOUND, pc + half, a, NO, NO)
+                        return
+                    vals[sp, TAG] = src[k, TAG]
+                    vals[sp, VAL] = src[k, VAL]
+                    sp += 1
+                pc += 2
                 continue
             if op == POP_TOP:
                 sp -= 1
