@@ -369,6 +369,34 @@ SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = bpf_get_prandom_u32() 
   if (!v) return 0; *v += bpf_ktime_get_ns(); return 0; }''',
 }
 
+C_PROGRAMS.update({
+"switch": """SEC("socket") int prog(struct __sk_buff *skb) { switch (skb->protocol & 0xff) { case 1: return 10; case 6: return skb->len; case 17: return skb->mark + 3; case 58: return 2; default: return 0; } }""",
+"nested_loops": """SEC("socket") int prog(struct __sk_buff *skb) { __u32 s = 0; for (int i = 0; i < 10; i++) for (int j = 0; j < i; j++) s += i * j + skb->cb[j & 3]; return s; }""",
+"loop_break": MAPDEF.format(t="ARRAY", n=1, k="__u32", v="struct { __u8 b[128]; }", name="a") + """
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = 0; __u8 *v = bpf_map_lookup_elem(&a, &k); if (!v) return 0;
+  int i; for (i = 0; i < 128; i++) { if (v[i] == 0) break; } return i; }""",
+"struct_value": MAPDEF.format(t="HASH", n=128, k="__u64", v="struct { __u64 cnt; __u32 last; __u32 flags[6]; }", name="h") + """
+SEC("socket") int prog(struct __sk_buff *skb) { __u64 k = skb->hash; typeof(*( (struct { __u64 cnt; __u32 last; __u32 flags[6]; } *)0)) z = {};
+  void *p = bpf_map_lookup_elem(&h, &k); if (!p) { bpf_map_update_elem(&h, &k, &z, 1); return 0; }
+  __u64 *cnt = p; __u32 *fl = (__u32 *)((char *)p + 12); *cnt += 1; fl[skb->len % 6] |= 1; return fl[0]; }""",
+"ptr_arith_unchecked": MAPDEF.format(t="ARRAY", n=1, k="__u32", v="struct { __u32 w[16]; }", name="a") + """
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = 0; __u32 *v = bpf_map_lookup_elem(&a, &k); if (!v) return 0;
+  int i = (int)skb->len; if (i < 16) return v[i]; return 0; }""",
+"ptr_arith_signed_ok": MAPDEF.format(t="ARRAY", n=1, k="__u32", v="struct { __u32 w[16]; }", name="a") + """
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 k = 0; __u32 *v = bpf_map_lookup_elem(&a, &k); if (!v) return 0;
+  int i = (int)skb->len; if (i >= 0 && i < 16) return v[i]; return 0; }""",
+"many_lookups": MAPDEF.format(t="HASH", n=64, k="__u32", v="__u64", name="h") + """
+SEC("socket") int prog(struct __sk_buff *skb) { __u64 s = 0;
+  #pragma unroll
+  for (__u32 i = 0; i < 24; i++) { __u32 k = i * skb->len; __u64 *v = bpf_map_lookup_elem(&h, &k); if (v && *v > i) s += *v; else if (v) s ^= i; }
+  return s; }""",
+"recursionish": """static __attribute__((noinline)) int g(int x) { if (x > 1000) return 1; return x * 2; }
+static __attribute__((noinline)) int f(int x) { int s = 0; for (int i = 0; i < 8; i++) s += g(x + i); return s; }
+SEC("socket") int prog(struct __sk_buff *skb) { return f(skb->len) + f(skb->mark); }""",
+"stack_ptr_arg": """static __attribute__((noinline)) int fill(__u32 *buf, int n) { for (int i = 0; i < 8; i++) buf[i] = n + i; return buf[n & 7]; }
+SEC("socket") int prog(struct __sk_buff *skb) { __u32 buf[8]; return fill(buf, skb->len); }""",
+})
+
 
 @pytest.mark.parametrize("name", sorted(C_PROGRAMS))
 def test_clang_built_programs_agree(name):
