@@ -331,6 +331,7 @@ class Checkpoint:
     branches: int = 1
     hit: int = 0
     miss: int = 0
+    key: tuple | None = None  # the stored state's exact key, computed once
 
 
 def _stack_contains(old: Frame, cur: Frame, idmap: dict) -> bool:
@@ -575,6 +576,8 @@ MAX_CALL_FRAMES = 8
 MAX_BPF_STACK = 512
 #: how many (pc, state) pairs a Verdict keeps for the step slider
 MAX_INSN_STATES = 20000
+#: log lines kept before a long walk stops logging each instruction (the kernel's log buffer is finite too)
+MAX_LOG_LINES = 200_000
 
 
 def _kernel_helper_names() -> dict:
@@ -616,6 +619,7 @@ class Verifier:
         self.states: dict[int, list[str]] = {}
         self.insn_states: list[tuple[int, str]] = []
         self.helper_names = _kernel_helper_names()
+        self._texts: dict[int, str] = {}
         self.accelerate = accelerate_loops
         self.jmps_processed = 0
         self.prev_jmps = 0
@@ -632,8 +636,11 @@ class Verifier:
 
     # ---- logging
     def _insn_text(self, pc: int) -> str:
-        text, _ = pseudo_c_one(self.insns, pc, self.helper_names)
-        return f"{pc}: ({self.insns[pc].code:02x}) {text}"
+        t = self._texts.get(pc)
+        if t is None:
+            text, _ = pseudo_c_one(self.insns, pc, self.helper_names)
+            t = self._texts[pc] = f"{pc}: ({self.insns[pc].code:02x}) {text}"
+        return t
 
     # ---- structural passes
     def _check_structure(self) -> None:
@@ -896,6 +903,9 @@ class Verifier:
                     continue
                 if verdict is not None and verdict != "new":  # a fast-forwarded loop
                     st = verdict
+            if log and len(self.log) >= MAX_LOG_LINES:  # a grind: keep the head of the log
+                log = False
+                self.log.append(f"... (lwnlab: the log stops after {MAX_LOG_LINES} lines; the walk goes on)")
             if log:
                 text = self._insn_text(pc)
                 before = st.describe()
@@ -933,7 +943,9 @@ class Verifier:
                 if len(cp.state.frames) == len(st.frames):
                     if key is None:
                         key = st.key()
-                    if cp.state.key() == key:
+                    if cp.key is None:
+                        cp.key = cp.state.key()
+                    if cp.key == key:
                         raise _Reject(f"infinite loop detected at insn {pc}", pc)
                     looping = True
                 if self.jmps_processed - self.prev_jmps < 20 and self.processed - self.prev_insns < 100:
@@ -971,18 +983,22 @@ class Verifier:
         step.  Then every skipped iteration would have done the same, and the walk resumes at the
         state m iterations later with the processed count the kernel would have reached.
         """
+        if self.processed < self.loop_retry.get(pc, 0):
+            return None
         hist = self.loop_hist.setdefault(pc, [])
         hist.append((self.processed, len(self._pending), st.copy()))
         if len(hist) > 3:
             hist.pop(0)
-        if len(hist) < 3 or self.processed < self.loop_retry.get(pc, 0):
+        if len(hist) < 3:
             return None
         (p0, l0, s0), (p1, l1, s1), (p2, l2, s2) = hist
         d = p2 - p1
         if d <= 0 or p1 - p0 != d or not (l0 == l1 == l2):
             return None
         steps = _counter_steps(s0, s1, s2)
-        if not steps:
+        if not steps:  # not a linear progression: look again a while later
+            self.loop_retry[pc] = self.processed + 64 * d
+            hist.clear()
             return None
         m = (self.max_insns - self.processed) // d - 2
         while m >= 4:
