@@ -7,7 +7,8 @@ by :attr:`Op.kind`.  A family is declared next to its base instruction: its
 specialized members, its adaptive form (CPython 3.11's ``*_ADAPTIVE``) and the
 size of its inline cache in CPython 3.11 and 3.12 (16-bit units; lwnlab's own
 cache is always the row ``cache[pc] = [counter, index, version1, version2]``,
-counter first, as CPython's invariant requires).
+counter first, as CPython's invariant requires; for LOAD_GLOBAL_* and
+LOAD_ATTR_CLASS the index is the entry's row in the VM's pool of dict entries).
 
 Opcode *numbers* are lwnlab's own (CPython renumbers every release); names,
 families, cache sizes and BINARY_OP/COMPARE_OP arguments follow CPython.

@@ -990,7 +990,7 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
             reason = F_OUT_OF_VERSIONS
         elif found:
             new = LOAD_GLOBAL_MODULE
-            cache[pc, 1] = slot
+            cache[pc, 1] = dhdr[0, D_OFF] + slot  # the entry's row in dent (tables never move)
             cache[pc, 2] = gv
         else:
             found, slot = dict_probe(dhdr, dent, np.int64(1), sid, h, sdata, shdr, intern)
@@ -999,7 +999,7 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
                 reason = F_OUT_OF_VERSIONS
             elif found:
                 new = LOAD_GLOBAL_BUILTIN
-                cache[pc, 1] = slot
+                cache[pc, 1] = dhdr[1, D_OFF] + slot
                 cache[pc, 2] = gv
                 cache[pc, 3] = bv
             else:
@@ -1045,7 +1045,7 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
                     reason = F_OUT_OF_VERSIONS
                 else:
                     new = LOAD_ATTR_CLASS
-                    cache[pc, 1] = cs
+                    cache[pc, 1] = dhdr[chdr[o, C_DICT], D_OFF] + cs
                     cache[pc, 2] = tv
                     cache[pc, 3] = o
             else:
@@ -1896,12 +1896,9 @@ def fast(mem, lay):
             c = 4 * pc
             if dhdr[D_VERSION] != cache[c + 2]:
                 break
-            if op == LOAD_GLOBAL_BUILTIN:
-                if dhdr[4 + D_VERSION] != cache[c + 3]:
-                    break
-                s = 4 * (dhdr[4 + D_OFF] + cache[c + 1])
-            else:
-                s = 4 * (dhdr[D_OFF] + cache[c + 1])
+            if op == LOAD_GLOBAL_BUILTIN and dhdr[4 + D_VERSION] != cache[c + 3]:
+                break
+            s = 4 * cache[c + 1]  # the entry's row in dent
             vals[2 * sp] = dent[s + E_TAG]
             vals[2 * sp + 1] = dent[s + E_VAL]
             sp += 1
@@ -1933,7 +1930,7 @@ def fast(mem, lay):
             c = vals[2 * sp - 1]
             if vals[2 * sp - 2] != T_CLASS or c != cache[4 * pc + 3] or chdr[5 * c + C_VERSION] != cache[4 * pc + 2]:
                 break
-            s = 4 * (dhdr[4 * chdr[5 * c + C_DICT] + D_OFF] + cache[4 * pc + 1])
+            s = 4 * cache[4 * pc + 1]
             vals[2 * sp - 2] = dent[s + E_TAG]
             vals[2 * sp - 1] = dent[s + E_VAL]
             hit = FAM_LOAD_ATTR
