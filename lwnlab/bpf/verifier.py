@@ -425,6 +425,26 @@ def _counter_steps(s0: State, s1: State, s2: State) -> dict | None:
     return steps or None
 
 
+def _varying_scalars(s0: State, s1: State, s2: State) -> list | None:
+    """The (frame, kind, index) of the scalars that differ between three otherwise equal states."""
+    if not (len(s0.frames) == len(s1.frames) == len(s2.frames)):
+        return None
+    out = []
+    for fi, (f0, f1, f2) in enumerate(zip(s0.frames, s1.frames, s2.frames)):
+        if f0.callsite != f2.callsite or f0.stack != f1.stack or f1.stack != f2.stack \
+                or f0.spills.keys() != f2.spills.keys() or f1.spills.keys() != f2.spills.keys():
+            return None
+        pairs = [("r", i, f0.regs[i], f1.regs[i], f2.regs[i]) for i in range(11)]
+        pairs += [("s", k, f0.spills[k][0], f1.spills[k][0], f2.spills[k][0]) for k in f2.spills]
+        for kind, idx, a, b, c in pairs:
+            if a == b == c:
+                continue
+            if not (a.type == b.type == c.type == SCALAR) or (kind == "s" and f2.spills[idx][1] != 8):
+                return None
+            out.append((fi, kind, idx))
+    return out or None
+
+
 def _shifted(r: Reg, step: tuple, m: int) -> Reg | None:
     """The register m iterations later (bounds advanced), or None if that leaves the 64-bit ranges."""
     umin, umax, smin, smax = r.umin + m * step[0], r.umax + m * step[1], r.smin + m * step[2], r.smax + m * step[3]
@@ -628,6 +648,7 @@ class Verifier:
         self.subprog_tail_call: set[int] = set()
         self.loop_retry: dict[int, int] = {}
         self.loop_pcs: set[int] = set()
+        self.to_budget = False
         self.live: list | None = None
         self.precise: list | None = None
         self.use_precision = True
@@ -945,7 +966,7 @@ class Verifier:
                         key = st.key()
                     if cp.key is None:
                         cp.key = cp.state.key()
-                    if cp.key == key:
+                    if cp.key == key and not self.to_budget:
                         raise _Reject(f"infinite loop detected at insn {pc}", pc)
                     looping = True
                 if self.jmps_processed - self.prev_jmps < 20 and self.processed - self.prev_insns < 100:
@@ -959,7 +980,7 @@ class Verifier:
                 lst.pop(i)
                 continue
             i += 1
-        if self.accelerate and pc in self.loop_pcs:
+        if self.accelerate and pc in self.loop_pcs and not self.to_budget:
             fast = self._accelerate(pc, st)
             if fast is not None:
                 return fast
@@ -996,7 +1017,10 @@ class Verifier:
         if d <= 0 or p1 - p0 != d or not (l0 == l1 == l2):
             return None
         steps = _counter_steps(s0, s1, s2)
-        if not steps:  # not a linear progression: look again a while later
+        if not steps:  # not a linear progression: maybe a loop that can only run into the budget
+            fast = self._budget_fast_forward(pc, st, s0, s1, s2, d)
+            if fast is not None:
+                return fast
             self.loop_retry[pc] = self.processed + 64 * d
             hist.clear()
             return None
@@ -1014,6 +1038,52 @@ class Verifier:
             m //= 2
         self.loop_retry[pc] = self.processed + 64 * d
         return None
+
+    def _budget_fast_forward(self, pc: int, st: State, s0: State, s1: State, s2: State, d: int):
+        """A loop whose iterations differ only in scalars that evolve in any way (``r3 = r3 * 3 + 1``) and that
+        no check ever reads (the static precision of :mod:`lwnlab.bpf.verifier_precision`).
+
+        Such scalars cannot change what the walk decides, so every iteration repeats the same paths and
+        the loop can only end at the budget; one iteration from the state where they are unknown must
+        confirm it (same work, no error, same shape back).  Skip to the last iterations before it and go on from that unknown
+        state, so the budget is crossed at the kernel's count.  (The kernel may instead find an exact
+        repeat of a state and say "infinite loop detected": a refusal too.)
+        """
+        keys = _varying_scalars(s0, s1, s2)
+        if not keys:
+            return None
+        # only scalars no later check can read (static precision): then no decision depends on them, and
+        # every iteration repeats the same paths, so the loop can only end at the budget
+        n = len(s2.frames)
+        for fi, kind, idx in keys:
+            at = pc if fi == n - 1 else s2.frames[fi + 1].callsite + 1
+            if kind != "r" or self.precise[at] >> idx & 1:
+                return None
+        w = s2.copy()
+        w.parent = None
+        for key in keys:
+            _set(w, *key, _UNKNOWN)
+        back = self._one_iteration(pc, w, d)
+        if back is None:
+            return None
+        for key in keys:
+            r = _get(back, *key)
+            if r is None or r.type != SCALAR:
+                return None
+            _set(back, *key, _UNKNOWN)
+        if back.key() != w.key():
+            return None
+        m = (self.max_insns - self.processed) // d - 2
+        if m < 4:
+            return None
+        self.processed += m * d
+        self.to_budget = True  # the walk goes on from an abstraction: no exact-repeat detection from here
+        w.parent = st.parent
+        if self.log_level:
+            self.log.append(f"{pc}: loop fast-forwarded by {m} iterations of {d} insns, its changing scalars "
+                            "shown as unknown (lwnlab: it can only end at the budget)")
+        self.loop_hist.pop(pc, None)
+        return w
 
     def _trial(self, pc: int, s2: State, steps: dict, m: int, d: int) -> bool:
         # 1. every skipped iteration at once: the counters hold the join of their values over the m iterations

@@ -270,6 +270,8 @@ def test_bounded_loop_counts_like_the_kernel_and_fast():
     "ldxw %r2, [%r1+0]\nmov %r0, 0\nmov %r1, 0\nl: add %r1, 1\njlt %r1, %r2, l\nexit",
     "ldxw %r2, [%r1+0]\nmov %r0, 0\nmov %r1, 0\nl: add %r1, 2\nadd %r0, 3\njgt %r2, %r1, l\nexit",
     "mov %r0, 0\nmov %r1, 0\nl: add %r1, 1\njlt %r1, 500000, l\nexit",
+    # a non-linear value no check reads: fast-forwarded from the state where it is unknown
+    "ldxw %r2, [%r1+0]\nmov %r0, 0\nmov %r3, 1\nl: mul %r3, 3\nadd %r3, 1\njne %r2, 7, l\nexit",
 ])
 def test_unbounded_loops_hit_the_budget_with_the_kernels_count(text):
     r = rejects(text, "BPF program is too large. Processed 1000001 insn")
@@ -344,3 +346,10 @@ def test_sign_extended_byte_has_a_32_bit_signed_range():
     # an s8 never equals 0x80000000 in its low half: the branch is decided (Linux 6.18: 4 insns processed)
     r = accepts("ldxsb %r0, [%r1+4]\njne32 %r0, 0x80000000, +1\nmov %r0, %r5\nmov %r0, 0\nexit")
     assert r.processed == 4
+
+
+def test_budget_fast_forward_needs_a_loop_that_cannot_leave():
+    # the exit depends on the non-linear counter reaching a constant: the unknown-counter iteration
+    # explores the exit too, so no fast-forward; the plain walk finds the exit (r1 = 1, 4, 13, 40)
+    r = accepts("mov %r0, 0\nmov %r1, 1\nl: mul %r1, 3\nadd %r1, 1\njne %r1, 40, l\nexit")
+    assert r.processed == 2 + 3 * 3 + 1

@@ -296,6 +296,8 @@ LOOKUP_H = "lddw %r1, map_fd({hash})\nmov %r2, %r10\nadd %r2, -8\nstdw [%r10-8],
     "ldxw %r2, [%r1+0]\nmov %r0, 0\nmov %r1, 0\nl: add %r1, 1\njlt %r1, %r2, l\nexit",
     "mov %r0, 0\nmov %r1, 0\nl: add %r1, 1\njlt %r1, 499999, l\nexit",
     "mov %r0, 0\nldxw %r1, [%r1+0]\nl: add %r1, 0\njgt %r1, 5, l\nexit",
+    "ldxw %r2, [%r1+0]\nmov %r0, 0\nmov %r3, 1\nl: mul %r3, 3\nadd %r3, 1\njne %r2, 7, l\nexit",
+    "mov %r0, 0\nmov %r1, 1\nl: mul %r1, 3\nadd %r1, 1\njne %r1, 40, l\nexit",
     "stdw [%r10-8], 3\nldxw %r3, [%r1+0]\nlock xor [%r10-8], %r3\nldxdw %r0, [%r10-8]\nexit",
     "ldxb %r0, [%r1+0]\nldxsb %r2, [%r1+0]\nldxsh %r3, [%r1+4]\nexit",
 ])
