@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lwnlab._jit import jit
+from lwnlab._jit import jit, jit_disabled
 
 # token kinds
 T_IDENT, T_NUMBER, T_STRING, T_CHAR, T_PUNCT, T_PP_BEGIN, T_PP_END = 0, 1, 2, 3, 4, 5, 6
@@ -41,22 +41,132 @@ SKIP_NAMES = {S_UNTERM_STRING: "unterminated string literal", S_UNTERM_CHAR: "un
               S_NUL: "NUL byte"}
 
 
+# byte classes of the main dispatch (one table load and one compare for the common cases)
+C_IDENT, C_DIGIT, C_DOLLAR, C_SPACE, C_PUNCT, C_OP, C_NL, C_SLASH, C_DQUOTE, C_SQUOTE, C_HASH, C_BSLASH, C_DOT, \
+    C_NUL, C_ODD = range(15)
+
+
 def _char_classes() -> np.ndarray:
-    cls = np.zeros(256, np.uint8)
-    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$":
-        cls[c] = 1
+    cls = np.full(256, C_ODD, np.uint8)  # bytes >= 0x80 and control characters
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_":
+        cls[c] = C_IDENT
+    for c in b"0123456789":
+        cls[c] = C_DIGIT
+    cls[ord("$")] = C_DOLLAR  # continues an identifier; starts nothing
     for c in b" \t\r\v\f":
-        cls[c] = 2
-    for c in b"()[]{},;=#":
-        cls[c] = 3
+        cls[c] = C_SPACE
+    for c in b"()[]{},;=":
+        cls[c] = C_PUNCT
     for c in b"+-*&|<>!~?:^%@`":  # operators that start nothing else ('/', '.', quotes and '\\' do)
-        cls[c] = 4
+        cls[c] = C_OP
+    for c, k in ((10, C_NL), (ord("/"), C_SLASH), (ord('"'), C_DQUOTE), (ord("'"), C_SQUOTE), (ord("#"), C_HASH),
+                 (ord("\\"), C_BSLASH), (ord("."), C_DOT), (0, C_NUL)):
+        cls[c] = k
     return cls
 
 
-#: byte classes the lexer takes as an argument: 1 identifier character, 2 horizontal space,
-#: 3 punctuation that makes a token, 4 operators that make none (the gaps between tokens keep them)
+#: byte classes the lexer takes as an argument (the ``C_*`` constants): identifier characters are the
+#: classes <= C_DOLLAR, C_DIGIT starts a number, C_PUNCT makes a one-byte token, C_OP makes none
 CHAR_CLASS = _char_classes()
+
+
+# ----------------------------------------------------------------------------- eight bytes at a time
+#
+# Identifiers, comments and literals are skipped with SWAR ("SIMD within a register") tests on eight
+# bytes loaded at once: every byte's top bit says whether it belongs to the set looked for, the first
+# such byte is found with a count of trailing zeros, and the newlines a comment skips are counted from
+# the same mask, so that the loops branch once per eight bytes instead of once per byte.  Every test is
+# exact for all 256 byte values (no carry crosses a byte), and the eight bytes are loaded only when
+# they are all inside the buffer; the last few bytes of a buffer go through plain byte loops.
+
+def _rep(b: int) -> np.uint64:
+    return np.uint64(int.from_bytes(bytes([b]) * 8, "little"))
+
+
+_H = _rep(0x80)  # the top bit of every byte
+_M7 = _rep(0x7F)
+_Z = np.uint64(0)
+_ONE = np.uint64(1)
+_SH7, _SH8, _SH16, _SH32, _FF = np.uint64(7), np.uint64(8), np.uint64(16), np.uint64(32), np.uint64(0xFF)
+_CASE = _rep(0x20)
+_GE_A, _GT_Z = _rep(0x80 - ord("a")), _rep(0x7F - ord("z"))  # x + _GE_A has the top bit iff x >= 'a' (x < 0x80)
+_GE_0, _GT_9 = _rep(0x80 - ord("0")), _rep(0x7F - ord("9"))
+_R_US, _R_DOLLAR, _R_NL, _R_STAR, _R_BSL, _R_DQ, _R_SQ = (_rep(c) for c in b"_$\n*\\\"'")
+
+if jit_disabled():  # plain Python (NUMBA_DISABLE_JIT=1): the same arithmetic on numpy scalars
+    def load8(buf, i):
+        """The 8 bytes at ``buf[i:i+8]`` as a little-endian uint64 (``i + 8 <= len(buf)``)."""
+        return np.uint64(int.from_bytes(buf[i:i + 8].tobytes(), "little"))
+
+    def ctz64(x):
+        x = int(x)
+        return (x & -x).bit_length() - 1
+else:
+    from llvmlite import ir as _ir
+    from numba.core import types as _types
+    from numba.cpython.unsafe.numbers import trailing_zeros as ctz64
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def load8(typingctx, arr, idx):
+        """The 8 bytes at ``arr[idx:idx+8]`` as a little-endian uint64: one unaligned load, no checks
+        (the caller guarantees ``idx + 8 <= len(arr)``)."""
+        if not (isinstance(arr, _types.Array) and arr.dtype == _types.uint8 and isinstance(idx, _types.Integer)):
+            return None
+        sig = _types.uint64(arr, idx)
+
+        def codegen(context, builder, signature, args):
+            a, i = args
+            ary = context.make_array(signature.args[0])(context, builder, a)
+            ptr = builder.gep(ary.data, [i])
+            return builder.load(builder.bitcast(ptr, _ir.IntType(64).as_pointer()), align=1)
+
+        return sig, codegen
+
+
+@jit
+def _eq8(x, r):
+    """Top bit set in each byte of ``x`` equal to the byte repeated in ``r``."""
+    t = x ^ r
+    return ~(((t & _M7) + _M7) | t) & _H
+
+
+@jit
+def _count8(m):
+    """How many bytes of ``m`` have their top bit set (``m`` has no other bits)."""
+    c = m >> _SH7
+    c = c + (c >> _SH8)
+    c = c + (c >> _SH16)
+    c = c + (c >> _SH32)
+    return np.int64(c & _FF)
+
+
+@jit
+def _below(m):
+    """The bits below the lowest set bit of ``m`` (``m != 0``)."""
+    return (m & (~m + _ONE)) - _ONE
+
+
+@jit
+def _ident_end(buf, j, n, cls):
+    """End of the identifier characters ``[A-Za-z0-9_$]`` starting at ``j``."""
+    while j + 8 <= n:
+        x = load8(buf, j)
+        x7 = x & _M7
+        y = x7 | _CASE  # folds A-Z onto a-z (and nothing else onto a-z)
+        letter = (y + _GE_A) & ~(y + _GT_Z)
+        digit = (x7 + _GE_0) & ~(x7 + _GT_9)
+        t = x7 ^ _R_US
+        not_us = (t + _M7) | t
+        t = x7 ^ _R_DOLLAR
+        not_dollar = (t + _M7) | t
+        other = ~((letter | digit | ~not_us | ~not_dollar) & ~x) & _H  # ~x: bytes >= 0x80 are not identifier bytes
+        if other != _Z:
+            return j + (ctz64(other) >> 3)
+        j += 8
+    while j < n and cls[buf[np.uint64(j)]] <= C_DOLLAR:
+        j += 1
+    return j
 
 
 _WARM_SRC = b'#define X "a\\"b" /* c */\nint f(void) { return \'x\'; }\n'
@@ -73,13 +183,18 @@ def _warm_lex():
     return (buf, CHAR_CLASS) + _workspace(buf.shape[0])
 
 
-@jit(warmup=_warm_lex)
+@jit(warmup=_warm_lex, boundscheck=False)
 def lex(buf, cls, kind, start, end, line, stats, first):
     """Tokenize ``buf`` (uint8 array) into the given arrays (capacity >= len(buf) + 2).
 
     ``cls`` is :data:`CHAR_CLASS`.  Fills ``stats``/``first`` (length 9,
     see ``S_*``) and returns the number of tokens.
+
+    Every array index below is cast to uint64 (``buf[U(i)]``): numba then
+    skips the negative-index wraparound it adds to each signed index (all
+    indices here are non-negative and in bounds by construction).
     """
+    U = np.uint64
     n = buf.shape[0]
     for q in range(9):
         stats[q] = 0
@@ -90,229 +205,244 @@ def lex(buf, cls, kind, start, end, line, stats, first):
     bol = True  # only whitespace (or comments) since the last newline
     in_pp = False
     while i < n:
-        c = buf[i]
+        c = buf[U(i)]
         cc = cls[c]
-        if cc == 2:
-            i += 1
-            while i < n and cls[buf[i]] == 2:
-                i += 1
-            continue
-        # ---- identifiers (and literal prefixes)
-        if cc == 1 and c >= 65:
+        # ---- identifiers (and the L, u, U, u8 prefixes of literals)
+        if cc == C_IDENT:
+            j = _ident_end(buf, i + 1, n, cls)
             bol = False
-            tok_line = ln
-            j = i + 1
-            while j < n and cls[buf[j]] == 1:
-                j += 1
-            if j < n and (buf[j] == 34 or buf[j] == 39):
-                ln_pre = j - i
-                is_pre = False
-                if ln_pre == 1 and (buf[i] == 76 or buf[i] == 117 or buf[i] == 85):  # L u U
-                    is_pre = True
-                elif ln_pre == 2 and buf[i] == 117 and buf[i + 1] == 56:  # u8
-                    is_pre = True
-                if is_pre:
-                    q = buf[j]
-                    k2 = j + 1
-                    closed = False
-                    while k2 < n:
-                        d = buf[k2]
-                        if d == q:
-                            closed = True
-                            break
-                        if d == 10:
-                            break
-                        if d == 92 and k2 + 1 < n:
-                            k2 += 2
-                            continue
-                        k2 += 1
-                    if not closed:
-                        kk = 2 if q == 34 else 3
-                        stats[kk] += 1
-                        if first[kk] < 0:
-                            first[kk] = i
-                        stop = k2 if k2 < n else n
-                    else:
-                        stop = k2 + 1
-                    kind[nt] = 2 if q == 34 else 3
-                    if q == 34:
-                        stats[1] += 1
-                    start[nt] = i
-                    end[nt] = stop
-                    line[nt] = tok_line
+            if j < n and j - i <= 2 and (buf[U(j)] == 34 or buf[U(j)] == 39):
+                w = j - i
+                if (w == 1 and (c == 76 or c == 117 or c == 85)) or (w == 2 and c == 117 and buf[U(i + 1)] == 56):
+                    i, ln = _literal(buf, i, j, n, ln, kind, start, end, line, nt, stats, first)
                     nt += 1
-                    i = stop
                     continue
-            kind[nt] = 0
-            start[nt] = i
-            end[nt] = j
-            line[nt] = tok_line
+            kind[U(nt)] = T_IDENT
+            start[U(nt)] = i
+            end[U(nt)] = j
+            line[U(nt)] = ln
             nt += 1
             i = j
             continue
-        # ---- the frequent one-byte cases first
-        if cc == 3 and c != 35:  # structural punctuation other than '#'
+        if cc == C_SPACE:
+            i += 1
+            while i < n and cls[buf[U(i)]] == C_SPACE:
+                i += 1
+            continue
+        if cc == C_PUNCT:
             bol = False
-            kind[nt] = 4
-            start[nt] = i
-            end[nt] = i + 1
-            line[nt] = ln
+            kind[U(nt)] = T_PUNCT
+            start[U(nt)] = i
+            end[U(nt)] = i + 1
+            line[U(nt)] = ln
             nt += 1
             i += 1
             continue
-        if cc == 4:  # an operator character: no token
+        if cc == C_OP:  # an operator character: no token
             bol = False
             i += 1
             continue
-        # ---- newlines and line splices
-        if c == 10:  # '\n'
+        if cc == C_NL:
             if in_pp:
-                kind[nt] = 6
-                start[nt] = i
-                end[nt] = i
-                line[nt] = ln
+                kind[U(nt)] = T_PP_END
+                start[U(nt)] = i
+                end[U(nt)] = i
+                line[U(nt)] = ln
                 nt += 1
                 in_pp = False
             ln += 1
             bol = True
             i += 1
             continue
-        if c == 92 and i + 1 < n and (buf[i + 1] == 10 or (buf[i + 1] == 13 and i + 2 < n and buf[i + 2] == 10)):
-            i += 2 if buf[i + 1] == 10 else 3
-            ln += 1
-            continue
-        # ---- comments
-        if c == 47 and i + 1 < n and buf[i + 1] == 42:  # /*
-            stats[8] += 1
-            j = i + 2
-            closed = False
-            while j + 1 < n:
-                if buf[j] == 42 and buf[j + 1] == 47:
-                    closed = True
-                    break
-                if buf[j] == 10:
-                    ln += 1
-                j += 1
-            if not closed:
-                if j < n and buf[j] == 10:
-                    ln += 1
-                stats[4] += 1
-                if first[4] < 0:
-                    first[4] = i
-                i = n
-            else:
-                i = j + 2
-            continue
-        if c == 47 and i + 1 < n and buf[i + 1] == 47:  # //
-            stats[8] += 1
-            j = i + 2
-            while j < n and buf[j] != 10:
-                if buf[j] == 92 and j + 1 < n and buf[j + 1] == 10:  # continued comment line
-                    ln += 1
-                    j += 2
-                    continue
-                j += 1
-            i = j
-            continue
-        # ---- a directive starts with '#' first on its line
-        if c == 35 and bol and not in_pp:
-            kind[nt] = 5
-            start[nt] = i
-            end[nt] = i + 1
-            line[nt] = ln
-            nt += 1
-            in_pp = True
+        # ---- comments (they leave ``bol`` alone), or a lone '/'
+        if cc == C_SLASH:
+            if i + 1 < n and buf[U(i + 1)] == 42:  # /*
+                stats[S_COMMENTS] += 1
+                j = i + 2
+                closed = False
+                while j < n:
+                    if j + 8 <= n:
+                        x = load8(buf, j)
+                        star = _eq8(x, _R_STAR)
+                        nl = _eq8(x, _R_NL)
+                        if star == _Z:
+                            ln += _count8(nl)
+                            j += 8
+                            continue
+                        ln += _count8(nl & _below(star))
+                        j += ctz64(star) >> 3
+                    else:
+                        d = buf[U(j)]
+                        if d == 10:
+                            ln += 1
+                        if d != 42:
+                            j += 1
+                            continue
+                    # buf[j] is '*'
+                    if j + 1 < n and buf[U(j + 1)] == 47:
+                        closed = True
+                        break
+                    j += 1
+                if closed:
+                    i = j + 2
+                else:
+                    stats[S_UNTERM_COMMENT] += 1
+                    if first[S_UNTERM_COMMENT] < 0:
+                        first[S_UNTERM_COMMENT] = i
+                    i = n
+                continue
+            if i + 1 < n and buf[U(i + 1)] == 47:  # //
+                stats[S_COMMENTS] += 1
+                j = i + 2
+                while j < n:
+                    if j + 8 <= n:
+                        x = load8(buf, j)
+                        m = _eq8(x, _R_NL) | _eq8(x, _R_BSL)
+                        if m == _Z:
+                            j += 8
+                            continue
+                        j += ctz64(m) >> 3
+                    d = buf[U(j)]
+                    if d == 10:
+                        break
+                    if d == 92 and j + 1 < n and buf[U(j + 1)] == 10:  # continued comment line
+                        ln += 1
+                        j += 2
+                        continue
+                    j += 1
+                i = j
+                continue
             bol = False
             i += 1
             continue
-        bol = False
-        tok_line = ln
-        # ---- string and character literals (with L, u, U, u8 prefixes handled below)
-        if c == 34 or c == 39:
-            q = c
-            j = i + 1
-            closed = False
-            while j < n:
-                d = buf[j]
-                if d == q:
-                    closed = True
-                    break
-                if d == 10:
-                    break
-                if d == 92 and j + 1 < n:
-                    if buf[j + 1] == 10:
-                        ln += 1
-                    j += 2
-                    continue
-                j += 1
-            if not closed:
-                k = 2 if q == 34 else 3
-                stats[k] += 1
-                if first[k] < 0:
-                    first[k] = i
-                stop = j if j < n else n
-            else:
-                stop = j + 1
-            kind[nt] = 2 if q == 34 else 3
-            if q == 34:
-                stats[1] += 1
-            start[nt] = i
-            end[nt] = stop
-            line[nt] = tok_line
+        # ---- string and character literals
+        if cc == C_DQUOTE or cc == C_SQUOTE:
+            bol = False
+            i, ln = _literal(buf, i, i, n, ln, kind, start, end, line, nt, stats, first)
             nt += 1
-            i = stop
             continue
         # ---- pp-numbers
-        if (c >= 48 and c <= 57) or (c == 46 and i + 1 < n and buf[i + 1] >= 48 and buf[i + 1] <= 57):
+        if cc == C_DIGIT or (cc == C_DOT and i + 1 < n and cls[buf[U(i + 1)]] == C_DIGIT):
+            bol = False
             j = i + 1
             while j < n:
-                d = buf[j]
-                if (d >= 48 and d <= 57) or (d >= 65 and d <= 90) or (d >= 97 and d <= 122) or d == 95 or d == 46:
-                    if (d == 101 or d == 69 or d == 112 or d == 80) and j + 1 < n and (buf[j + 1] == 43 or buf[j + 1] == 45):
+                d = buf[U(j)]
+                if cls[d] <= C_DIGIT or d == 46:
+                    if (d == 101 or d == 69 or d == 112 or d == 80) and j + 1 < n and (buf[U(j + 1)] == 43 or buf[U(j + 1)] == 45):
                         j += 2
                     else:
                         j += 1
-                elif d == 39 and j + 1 < n and buf[j + 1] >= 48 and buf[j + 1] <= 57:  # C23 digit separator
+                elif d == 39 and j + 1 < n and cls[buf[U(j + 1)]] == C_DIGIT:  # C23 digit separator
                     j += 2
                 else:
                     break
-            kind[nt] = 1
-            start[nt] = i
-            end[nt] = j
-            line[nt] = tok_line
+            kind[U(nt)] = T_NUMBER
+            start[U(nt)] = i
+            end[U(nt)] = j
+            line[U(nt)] = ln
             nt += 1
             i = j
             continue
-        # ---- punctuation (one byte per token) and odd bytes
-        if cls[c] == 3:  # structural punctuation; other operators make no token
-            kind[nt] = 4
-            start[nt] = i
-            end[nt] = i + 1
-            line[nt] = tok_line
+        # ---- a directive starts with '#' first on its line; elsewhere '#' is punctuation
+        if cc == C_HASH:
+            if bol and not in_pp:
+                kind[U(nt)] = T_PP_BEGIN
+                in_pp = True
+            else:
+                kind[U(nt)] = T_PUNCT
+            bol = False
+            start[U(nt)] = i
+            end[U(nt)] = i + 1
+            line[U(nt)] = ln
             nt += 1
             i += 1
             continue
-        if c >= 33 and c <= 126:
+        # ---- line splices, or a lone backslash
+        if cc == C_BSLASH:
+            if i + 1 < n and buf[U(i + 1)] == 10:
+                i += 2
+                ln += 1
+                continue
+            if i + 2 < n and buf[U(i + 1)] == 13 and buf[U(i + 2)] == 10:
+                i += 3
+                ln += 1
+                continue
+            bol = False
             i += 1
             continue
-        if c == 0:
-            stats[6] += 1
-            if first[6] < 0:
-                first[6] = i
-        else:
-            stats[5] += 1
-            if first[5] < 0:
-                first[5] = i
+        # ---- '$', '.' and odd bytes: no token
+        bol = False
+        if cc == C_NUL:
+            stats[S_NUL] += 1
+            if first[S_NUL] < 0:
+                first[S_NUL] = i
+        elif cc == C_ODD:
+            stats[S_ODD_BYTE] += 1
+            if first[S_ODD_BYTE] < 0:
+                first[S_ODD_BYTE] = i
         i += 1
     if in_pp:
-        kind[nt] = 6
-        start[nt] = n
-        end[nt] = n
-        line[nt] = ln
+        kind[U(nt)] = T_PP_END
+        start[U(nt)] = n
+        end[U(nt)] = n
+        line[U(nt)] = ln
         nt += 1
-    stats[0] = nt
-    stats[7] = ln if (n == 0 or buf[n - 1] != 10) else ln - 1
+    stats[S_TOKENS] = nt
+    stats[S_LINES] = ln if (n == 0 or buf[U(n - 1)] != 10) else ln - 1
     return nt
+
+
+@jit
+def _literal(buf, i, j, n, ln, kind, start, end, line, nt, stats, first):
+    """The string or character literal whose opening quote is ``buf[j]`` (``i``: its prefix, if any).
+
+    Writes token ``nt`` (on line ``ln``) and returns where the literal ends and the line
+    number there (a backslash-newline inside a literal continues it on the next line).
+    An unterminated literal stops before its newline, or at the end of the buffer.
+    """
+    U = np.uint64
+    q = buf[U(j)]
+    rq = _R_DQ if q == 34 else _R_SQ
+    tok_line = ln
+    k = j + 1
+    closed = False
+    while k < n:
+        if k + 8 <= n:
+            x = load8(buf, k)
+            m = _eq8(x, rq) | _eq8(x, _R_NL) | _eq8(x, _R_BSL)
+            if m == _Z:
+                k += 8
+                continue
+            k += ctz64(m) >> 3
+        d = buf[U(k)]
+        if d == q:
+            closed = True
+            break
+        if d == 10:
+            break
+        if d == 92 and k + 1 < n:
+            if buf[U(k + 1)] == 10:
+                ln += 1
+            k += 2
+            continue
+        k += 1
+    if not closed:
+        s = S_UNTERM_STRING if q == 34 else S_UNTERM_CHAR
+        stats[s] += 1
+        if first[s] < 0:
+            first[s] = i
+        stop = k if k < n else n
+    else:
+        stop = k + 1
+    if q == 34:
+        kind[U(nt)] = T_STRING
+        stats[S_STRINGS] += 1
+    else:
+        kind[U(nt)] = T_CHAR
+    start[U(nt)] = i
+    end[U(nt)] = stop
+    line[U(nt)] = tok_line
+    return stop, ln
 
 
 def _warm_structure():
@@ -521,6 +651,54 @@ def find_calls(kind, start, end, buf, blob, offs, slots, mask):
     return out_t[:m], out_n[:m], out_pp[:m]
 
 
+def _warm_includes():
+    t = tokenize(b'#include "a.h"\n# include_next <b.h>\n#define X 1\n')
+    pp = np.nonzero(t.kind == T_PP_BEGIN)[0].astype(np.int32)
+    return (pp, t.kind, t.start, t.end, t.buf)
+
+
+@jit(warmup=_warm_includes)
+def find_includes(pp, kind, start, end, buf):
+    """Token indices of the ``include``/``include_next`` names of the directives ``pp`` (T_PP_BEGIN tokens)."""
+    out = np.empty(pp.shape[0], np.int32)
+    m = 0
+    nt = kind.shape[0]
+    for q in range(pp.shape[0]):
+        t = pp[q] + 1
+        if t >= nt or kind[t] != T_IDENT:
+            continue
+        s = start[t]
+        ln = end[t] - s
+        if (ln == 7 or ln == 12) and buf[s] == 105 and buf[s + 1] == 110 and buf[s + 2] == 99 and buf[s + 3] == 108 \
+                and buf[s + 4] == 117 and buf[s + 5] == 100 and buf[s + 6] == 101:  # include
+            if ln == 12 and not (buf[s + 7] == 95 and buf[s + 8] == 110 and buf[s + 9] == 101 and buf[s + 10] == 120
+                                 and buf[s + 11] == 116):  # _next
+                continue
+            out[m] = t
+            m += 1
+    return out[:m]
+
+
+@jit(warmup=_warm_includes)
+def find_if_const(pp, kind, start, end, buf):
+    """Token indices (the ``#``) of the ``#if 0`` and ``#if 1`` directives among ``pp``."""
+    out = np.empty(pp.shape[0], np.int32)
+    m = 0
+    nt = kind.shape[0]
+    for q in range(pp.shape[0]):
+        t = pp[q]
+        if t + 3 >= nt or kind[t + 1] != T_IDENT or kind[t + 2] != T_NUMBER or kind[t + 3] != T_PP_END:
+            continue
+        s = start[t + 1]
+        if end[t + 1] - s != 2 or buf[s] != 105 or buf[s + 1] != 102:  # "if"
+            continue
+        s = start[t + 2]
+        if end[t + 2] - s == 1 and (buf[s] == 48 or buf[s] == 49):  # 0 or 1
+            out[m] = t
+            m += 1
+    return out[:m]
+
+
 def _warm_args():
     tk = tokenize(b"void f(void) { printk(\"x\", (a, b), c); }\n")
     return (tk.kind, tk.start, tk.buf, np.array([5], np.int32), np.int64(8))
@@ -576,17 +754,23 @@ def split_args(kind, start, buf, calls, maxargs):
     return bounds, nargs, close
 
 
-@dataclass(frozen=True)
 class Tokens:
-    """The lexer's output for one buffer, with a report of what was skipped."""
+    """The lexer's output for one buffer, with a report of what was skipped (read-only by convention).
 
-    buf: np.ndarray
-    kind: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    line: np.ndarray
-    stats: np.ndarray
-    first: np.ndarray
+    A plain slotted class, not a dataclass: one is made per file lexed, and a frozen
+    dataclass's ``__init__`` costs as much as lexing a small file."""
+
+    __slots__ = ("buf", "kind", "start", "end", "line", "stats", "first")
+
+    def __init__(self, buf: np.ndarray, kind: np.ndarray, start: np.ndarray, end: np.ndarray, line: np.ndarray,
+                 stats: np.ndarray, first: np.ndarray):
+        self.buf = buf
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.line = line
+        self.stats = stats
+        self.first = first
 
     def __len__(self) -> int:
         return int(self.kind.shape[0])
@@ -607,7 +791,9 @@ class Tokens:
 
 
 def _as_buf(data) -> np.ndarray:
-    if isinstance(data, np.ndarray):
+    if type(data) is bytes:
+        buf = np.frombuffer(data, dtype=np.uint8)
+    elif isinstance(data, np.ndarray):
         buf = np.ascontiguousarray(data).view(np.uint8).ravel() if (data.dtype != np.uint8 or data.ndim != 1) else data
     else:
         buf = np.frombuffer(bytes(data), dtype=np.uint8)
@@ -674,4 +860,5 @@ def tokenize(data) -> Tokens:
 
 
 __all__ = ["lex", "lex_all", "tokenize", "Lexer", "CHAR_CLASS", "Tokens", "scan_structure", "find_calls", "split_args", "NameTable",
+           "find_includes", "find_if_const",
            "T_IDENT", "T_NUMBER", "T_STRING", "T_CHAR", "T_PUNCT", "T_PP_BEGIN", "T_PP_END", "KIND_NAMES"]

@@ -139,3 +139,69 @@ def test_lex_all_threads_agree():
     bufs = [b'int a = "x"; /* c */\n', b'"open\n', b"\x00\xff f(1);\n"] * 5
     one, two = lex_all(bufs, threads=1), lex_all(bufs, threads=2)
     assert one == two and one["strings"] == 10 and one["NUL byte"] == 5 and one["unterminated string literal"] == 5
+
+
+# ----------------------------------------------------------------------------- the fast lexer vs the byte loop
+
+def _both(src: bytes):
+    from lwnlab.printk.lexer import CHAR_CLASS, _workspace, lex
+
+    from ._lex_reference import REF_CLASS
+    from ._lex_reference import lex as ref_lex
+
+    buf = np.frombuffer(src, np.uint8)
+    a, b = _workspace(len(src)), _workspace(len(src))
+    na = lex(buf, CHAR_CLASS, *a)
+    nb = ref_lex(buf, REF_CLASS, *b)
+    return (na, [x[:na].tolist() for x in a[:4]], a[4].tolist(), a[5].tolist()), \
+        (nb, [x[:nb].tolist() for x in b[:4]], b[4].tolist(), b[5].tolist())
+
+
+_C_PIECES = [b"printk", b"dev_err_probe_with_a_long_name", b"$x", b"a$b", b"L", b"u8", b"U", b"u", b"0x1fULL", b"1e+5",
+             b".5", b"1'000", b"(", b")", b",", b";", b"{", b"}", b"=", b"->", b"#", b"\n#define ", b"\n# if 0\n",
+             b" ", b"\t\t", b"\n", b"\r\n", b"\\\n", b"\\\r\n", b"\\", b"/", b"/*", b"*/", b"/* long comment\n\n with ***",
+             b"//", b"// line comment \\\n continued", b'"', b'"str\\"ing\\\\"', b'"a\\\nb"', b"'", b"'\\''", b"'x'",
+             b"\x00", b"\xff", b"\xc3\xa9", b"\x7f", b"\x01", b"*", b"/**/", b"abcdefgh", b"ABCDEFGHIJ_0123456789"]
+
+
+@settings(max_examples=4 * EXAMPLES, deadline=None)
+@given(st.lists(st.sampled_from(_C_PIECES), max_size=80))
+def test_fast_lexer_equals_the_byte_loop_on_c_like_input(parts):
+    a, b = _both(b"".join(parts))
+    assert a == b
+
+
+@settings(max_examples=2 * EXAMPLES, deadline=None)
+@given(st.binary(max_size=300))
+def test_fast_lexer_equals_the_byte_loop_on_random_bytes(data):
+    a, b = _both(data)
+    assert a == b
+
+
+def test_fast_lexer_at_every_distance_from_the_end():
+    # the 8-byte loads stop 8 bytes before the end: every construct must end right at any offset
+    for body in (b"identifier_of_some_length", b"/* c\n\n*/", b"/* open\n", b"// x\\\ny", b'"s\\"\\\nt"', b"'c", b"u8\"x\"",
+                 b"   \t x", b"\xff\xfe\x00abc"):
+        for pad in range(0, 18):
+            for tail in (b"", b"\n", b"*", b"/"):
+                src = b"x" * pad + b" " + body + tail
+                a, b = _both(src)
+                assert a == b, (pad, body, tail)
+
+
+def test_lexer_without_numba_gives_the_same_tokens():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import SAMPLE
+
+    src = sorted(SAMPLE.rglob("*.c"))[0]
+    code = ("import json, sys; from lwnlab._jit import jit_disabled; assert jit_disabled(); "
+            "from lwnlab.printk.lexer import tokenize; t = tokenize(open(sys.argv[1], 'rb').read()); "
+            "print(json.dumps([x.tolist() for x in (t.kind, t.start, t.end, t.line, t.stats, t.first)]))")
+    out = subprocess.run([sys.executable, "-c", code, str(src)], env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
+                         capture_output=True, text=True, check=True).stdout
+    t = tokenize(src.read_bytes())
+    assert json.loads(out) == [x.tolist() for x in (t.kind, t.start, t.end, t.line, t.stats, t.first)]
