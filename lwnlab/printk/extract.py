@@ -37,14 +37,14 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
 from lwnlab.errors import SourceError
 from lwnlab.printk import kbuild
 from lwnlab.printk.lexer import (T_IDENT, T_PP_BEGIN, T_PP_END, T_PUNCT, T_STRING, Lexer, NameTable, Tokens,
-                                 find_calls, scan_structure, split_args, tokenize)
+                                 find_calls, find_if_const, find_includes, scan_structure, split_args, tokenize)
 
 KERN_SOH = b"\x01"
 KERN_LEVEL_MACROS = {
@@ -72,7 +72,9 @@ class Family:
     pr_fmt: bool = False
     dev_fmt: bool = False
     subsys_prefix: bytes | None = None  # entry->subsys_fmt_prefix (or the run-time prefix if not indexed)
-    extra_prefixes: tuple[bytes, ...] = (b"",)  # literal text the wrapper puts before fmt (one entry each)
+    extra_prefixes: tuple = (b"",)  # text the wrapper puts before fmt, one entry per alternative: bytes, or a
+    # tuple of pieces (bytes, or a (Tokens, a, b) range of a header resolved in the calling file, e.g. KBUILD_MODNAME)
+    prefix_arg: int = -1  # printk_index_subsys_emit(prefix, level, fmt): subsys_fmt_prefix from this argument
     indexed: str = "yes"  # "yes", "no", "debug" (only when DEBUG is defined)
     reason: str = ""  # why it is not in the kernel's index
     kind: str = "printk"  # printk, pr, dev, wrapper, netdev, warn, ...
@@ -140,6 +142,9 @@ def _builtin_families() -> dict[str, Family]:
     add(Family("xfs_debug", 1, level=KERN_LEVEL_MACROS["KERN_DEBUG"], subsys_prefix=b"%sXFS%s: ", indexed="debug",
                reason="xfs_debug() is empty unless DEBUG is defined", kind="xfs"))
     add(Family("fat_msg", 2, level_arg=1, subsys_prefix=b"%sFAT-fs (%s): ", kind="fat"))
+    # the wrappers' own API (include/linux/printk.h): xfs, fat and btrfs (6.1) are built on it; a level of
+    # NULL means the level is inside fmt (btrfs_err: KERN_ERR fmt)
+    add(Family("printk_index_subsys_emit", 2, level_arg=1, prefix_arg=0, kind="subsys"))
     add(Family("dev_err_probe", 2, level=KERN_LEVEL_MACROS["KERN_ERR"], subsys_prefix=b"%s %s: error %pe: ",
                indexed="no", reason="dev_err_probe is a function", kind="dev"))
     for n, a in (("WARN", 1), ("WARN_ONCE", 1), ("WARN_RATELIMIT", 1), ("WARN_TAINT", 2), ("WARN_TAINT_ONCE", 2)):
@@ -160,6 +165,12 @@ def _builtin_families() -> dict[str, Family]:
 FAMILIES: dict[str, Family] = _builtin_families()
 FAMILY_TABLE = NameTable.build(FAMILIES)
 
+#: dynamic debug's factory macros: ``_dynamic_func_call_no_desc(fmt, func, args...)`` calls ``func(args...)``,
+#: and when ``func`` is itself a wrapper macro (btrfs_debug -> btrfs_printk in 6.1) its index entry is made too
+DYN_CALLS = {"_dynamic_func_call_no_desc": 1, "_dynamic_func_call_cls_no_desc": 2}
+DYN_TABLE = NameTable.build(DYN_CALLS)
+DYN_FAMILIES = {n: Family(n, 0, indexed="no", kind="dyncall") for n in DYN_CALLS}
+
 #: identifiers that may precede a function's name in its definition and look like calls
 ATTRIBUTE_NAMES = frozenset("""__attribute__ __attribute __printf __scanf __acquires __releases __must_hold __section
 __aligned __cold __hot __weak __used __maybe_unused __no_sanitize_address __noreturn __alias __diag_push
@@ -175,7 +186,6 @@ _SIMPLE_ESC = {ord("n"): 10, ord("t"): 9, ord("r"): 13, ord("v"): 11, ord("f"): 
                ord("e"): 27, ord("E"): 27, ord("\\"): 92, ord("'"): 39, ord('"'): 34, ord("?"): 63}
 
 
-_IF0 = re.compile(rb"#[ \t]*if[ \t]+0[ \t]*(?:\n|/[*/])")
 _MACRO_NAME = re.compile(r"[A-Z]")  # has an upper-case letter: macro-like (DRV_NAME, MYIOC_s_ERR_FMT)
 _HARD_ESC = re.compile(rb"\\(?:[^ntrabfv\\'\"0-7]|[0-7]{1,3}[89]|[4-7][0-7][0-7]|$)")
 
@@ -238,9 +248,9 @@ def decode_c_string(tok: bytes) -> bytes | None:
 # ----------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class CallSite:
-    """One call of a printk-family macro, resolved as far as the source allows."""
+class CallSite(NamedTuple):
+    """One call of a printk-family macro, resolved as far as the source allows (a named tuple: one is made
+    per call site, 200k per kernel tree)."""
 
     file: str
     line: int
@@ -327,92 +337,346 @@ def _find_defines(tk: Tokens, data: bytes, name: str) -> list[_Define]:
     return out
 
 
+_INC_HEAD = re.compile(rb"[ \t]*#[ \t]*")
+_INC_TAIL = re.compile(rb'include(?:_next)?[ \t]*(?:"([^"\n]*)"|<([^>\n]*)>)')
+
+
+def _include_candidates(data: bytes) -> list[tuple[int, bytes | None, bytes | None]]:
+    """``(offset of '#', quoted name, angle name)`` of the lines that look like ``#include``."""
+    out = []
+    pos = data.find(b"include")
+    while pos >= 0:
+        ls = data.rfind(b"\n", 0, pos) + 1
+        h = _INC_HEAD.fullmatch(data, ls, pos)
+        if h is not None:
+            m = _INC_TAIL.match(data, pos)
+            if m is not None:
+                out.append((data.index(b"#", ls, pos), m.group(1), m.group(2)))
+        pos = data.find(b"include", pos + 7)
+    return out
+
+
+_INC_ARG = re.compile(rb'[ \t]*(?:"([^"\n]*)"|<([^>\n]*)>)')
+
+
+def _parse_includes(tk: Tokens | None, data: bytes, pp=None) -> list[tuple[str, bool]]:
+    """``(name, quoted)`` of the ``#include "name"`` / ``#include <name>`` directives, in order.
+
+    With tokens (and ``pp``, the T_PP_BEGIN token indices), the directives are found among the tokens,
+    so an ``#include`` inside a comment does not count; without, from the lines of the text."""
+    if tk is None:
+        found = _include_candidates(data)
+    else:
+        if pp is None:
+            pp = np.nonzero(tk.kind == T_PP_BEGIN)[0]
+        found = []
+        end = tk.end
+        for t in find_includes(pp.astype(np.int32, copy=False), tk.kind, tk.start, end, tk.buf).tolist():
+            e = int(end[t])
+            stop = data.find(b"\n", e)
+            m = _INC_ARG.match(data, e, stop if stop >= 0 else len(data))
+            if m is not None:
+                found.append((0, m.group(1), m.group(2)))
+    return [((q if q is not None else a).decode("latin-1").strip(), q is not None) for _, q, a in found]
+
+
+_QUOTED: dict[tuple[str, str], str] = {}
+_ANGLE: dict[tuple[str, str], str] = {}
+
+
+def _resolve_includes(path: str, incs: list[tuple[str, bool]], include_dir: str) -> list[tuple[str, bool]]:
+    """Absolute paths of a file's includes.  ``"name"`` is looked up beside the file, then (as Kbuild's
+    ``-I$(srctree)/$(src)`` of a driver's top directory makes it) in the directories above it, then in
+    ``include/``; ``<name>`` in ``include/`` (``arch/*/include`` is not searched)."""
+    base = os.path.dirname(path)
+    out = []
+    for name, local in incs:
+        if not local:
+            key = (include_dir, name)
+            got = _ANGLE.get(key)
+            if got is None:
+                got = _ANGLE[key] = os.path.join(include_dir, name)
+            out.append((got, False))
+            continue
+        key = (base, name)
+        got = _QUOTED.get(key)
+        if got is None:
+            got = os.path.normpath(os.path.join(base, name))
+            if not os.path.isfile(got):
+                root = os.path.dirname(include_dir)
+                d = base
+                while len(d) > len(root) and d.startswith(root):
+                    d = os.path.dirname(d)
+                    cand = os.path.normpath(os.path.join(d, name))
+                    if os.path.isfile(cand):
+                        got = cand
+                        break
+                else:
+                    cand = os.path.normpath(os.path.join(include_dir, name))
+                    if os.path.isfile(cand):
+                        got = cand
+            _QUOTED[key] = got
+        out.append((got, True))
+    return out
+
+
+_DEFINE_NAME_RE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+_FUNC_DEFINE_RE = re.compile(rb"#[ \t]*define[ \t]+[A-Za-z_][A-Za-z0-9_]*\(")
+
+
+class _Header:
+    """One header, read once per run: resolved includes, then (on demand) tokens, the names it
+    ``#define``s, and the wrapper macros visible in it."""
+
+    __slots__ = ("path", "data", "incs", "_tk", "_defined", "defs", "visible")
+
+    def __init__(self, path: str, data: bytes, include_dir: str):
+        self.path = path
+        self.data = data
+        # includes from the text alone (no tokens): an "#include" inside a comment is taken too
+        self.incs = _resolve_includes(path, _parse_includes(None, data), include_dir)
+        self._tk = None
+        self._defined = None
+        self.defs: dict = {}
+        self.visible: dict | None = None  # wrapper macros visible in it (its own and its quoted includes')
+
+    @property
+    def tk(self) -> Tokens:
+        if self._tk is None:
+            self._tk = tokenize(self.data)
+        return self._tk
+
+    def define(self, name: str):
+        """The first ``#define name`` of this header (all ``#if`` branches count), or None."""
+        if self._defined is None:
+            self._defined = frozenset(m.decode("latin-1") for m in _DEFINE_NAME_RE.findall(self.data))
+        if name not in self._defined:
+            return None
+        got = self.defs.get(name, False)
+        if got is False:
+            found = [d for d in _find_defines(self.tk, self.data, name) if not d.undef]
+            got = self.defs[name] = found[0] if found else None
+        return got
+
+
 class _HeaderCache:
     """Headers read once per run: tokens, includes, and definitions looked up by name."""
 
-    def __init__(self):
-        self.cache: dict = {}
+    def __init__(self, include_dir: str = ""):
+        self.include_dir = include_dir
+        self.cache: dict[str, _Header | None] = {}
         self.memo: dict = {}
 
-    def get(self, path: str):
-        if path not in self.cache:
+    def get(self, path: str) -> _Header | None:
+        h = self.cache.get(path, False)
+        if h is False:
             try:
                 with open(path, "rb") as fh:
                     data = fh.read()
             except OSError:
-                self.cache[path] = None
-                return None
-            tk = tokenize(data)
-            incs: list[tuple[str, bool]] = []
-            pos = data.find(b"include")
-            while pos >= 0:
-                t = int(np.searchsorted(tk.start, pos))
-                if t < len(tk) and tk.start[t] == pos and t >= 1 and tk.kind[t - 1] == T_PP_BEGIN:
-                    e = t + 1
-                    while e < len(tk) and tk.kind[e] != T_PP_END:
-                        e += 1
-                    if e > t + 1 and tk.kind[t + 1] == T_STRING:
-                        incs.append((tk.text(t + 1)[1:-1].decode("latin-1"), True))
-                    else:
-                        raw = data[pos + 7:tk.start[e] if e < len(tk) else len(data)].decode("latin-1")
-                        lt, gt = raw.find("<"), raw.find(">")
-                        if 0 <= lt < gt:
-                            incs.append((raw[lt + 1:gt].strip(), False))
-                pos = data.find(b"include", pos + 7)
-            self.cache[path] = [tk, data, incs, {}]
-        return self.cache[path]
+                data = None
+            h = self.cache[path] = None if data is None else _Header(path, data, self.include_dir)
+        return h
 
-    def closure_lookup(self, path: str, name: str, local_only: bool, include_dir: str):
+    def closure_lookup(self, path: str, name: str, local_only: bool, include_dir: str = ""):
         """``name`` defined in ``path`` or (recursively) in what it includes; memoised per run."""
         key = (path, name, local_only)
         memo = self.memo
         if key in memo:
             return memo[key]
         memo[key] = None  # cycles: a header being searched contributes nothing more
-        entry = self.get(path)
-        if entry is None:
+        h = self.get(path)
+        if h is None:
             return None
-        d = self.define(entry, name)
+        d = h.define(name)
         if d is not None:
-            memo[key] = (entry[0], d)
+            memo[key] = (h.tk, d)
             return memo[key]
-        base = os.path.dirname(path)
-        for inc, is_local in entry[2]:
-            if is_local:
-                p = os.path.normpath(os.path.join(base, inc))
-            elif local_only:
+        for p, is_local in h.incs:
+            if local_only and not is_local:
                 continue
-            else:
-                p = os.path.join(include_dir, inc)
-            got = self.closure_lookup(p, name, local_only, include_dir)
+            got = self.closure_lookup(p, name, local_only)
             if got is not None:
                 memo[key] = got
                 return got
         return None
 
-    def define(self, entry, name: str):
-        tk, data, incs, defs = entry
-        if name not in defs:
-            found = [d for d in _find_defines(tk, data, name) if not d.undef]
-            defs[name] = found[0] if found else None
-        return defs[name]
+
+def _const_bytes(tk: Tokens, a: int, b: int, lookup=None, depth: int = 0) -> bytes | None:
+    """Tokens ``[a, b)`` as a compile-time string without a calling file: string literals, ``KERN_*``,
+    parentheses and object-like macros that ``lookup(name) -> (Tokens, _Define) | None`` finds; else None."""
+    if depth > 8:
+        return None
+    out = bytearray()
+    kind, start, end, buf = tk.kind, tk.start, tk.end, tk.buf
+    prev = None
+    for t in range(a, b):
+        if prev is not None and start[t] > prev:
+            gap = buf[prev:start[t]].tobytes().replace(b"\\\n", b"")
+            if gap.strip() and not _only_comments(gap):
+                return None
+        prev = end[t]
+        k = kind[t]
+        if k == T_STRING:
+            v = decode_c_string(tk.text(t))
+            if v is None:
+                return None
+            out += v
+        elif k == T_PUNCT and buf[start[t]] in (40, 41):
+            continue
+        elif k == T_IDENT:
+            name = tk.text(t).decode("latin-1")
+            if name in KERN_LEVEL_MACROS:
+                out += KERN_LEVEL_MACROS[name]
+                continue
+            got = lookup(name) if lookup is not None else None
+            if got is None or got[1].params is not None:
+                return None
+            dtk, d = got
+            v = _const_bytes(dtk, d.body[0], d.body[1], lookup, depth + 1)
+            if v is None:
+                return None
+            out += v
+        else:
+            return None
+    return bytes(out)
+
+
+def _join_prefix(inner, outer):
+    """``inner`` (a wrapper's prefix alternative) followed by ``outer`` (text the calling macro adds)."""
+    if isinstance(inner, bytes) and isinstance(outer, bytes):
+        return inner + outer
+    pieces = list(inner) if isinstance(inner, tuple) else [inner]
+    pieces += list(outer) if isinstance(outer, tuple) else [outer]
+    merged: list = []
+    for x in pieces:
+        if isinstance(x, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] += x
+        elif not (isinstance(x, bytes) and not x):
+            merged.append(x)
+    if all(isinstance(x, bytes) for x in merged):
+        return b"".join(merged)
+    return tuple(merged)
+
+
+def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, before_text, const_text,
+                     kind_prefix: str) -> dict[str, Family]:
+    """Families for the ``#define``s of ``tk`` whose body calls a family (``calls``/``fams``, all inside
+    directives) with one of the macro's parameters as the format.
+
+    ``known(name)`` finds a family by name (for dynamic debug's ``func`` argument), ``skip`` holds names
+    that are families already; ``before_text(a, b)`` gives the text the macro puts before the format
+    (bytes, a lazy piece, or None), ``const_text(a, b)`` a constant (bytes or None)."""
+    out: dict[str, Family] = {}
+    if not calls:
+        return out
+    ctoks = np.array(calls, np.int32)
+    bounds, nargs, close = split_args(tk.kind, tk.start, tk.buf, ctoks, np.int64(8))
+    kind = tk.kind
+    for j, t in enumerate(calls):
+        k = bisect.bisect_right(pp_list, t) - 1
+        if k < 0:
+            continue
+        h = pp_list[k]
+        if h + 1 >= len(tk) or tk.text(h + 1) != b"define":
+            continue
+        e = h
+        while e < len(tk) and kind[e] != T_PP_END:
+            e += 1
+        d = _parse_define(tk, h, h + 2, e)
+        if d is None or d.params is None or d.name in skip or d.name in out or t == h + 2:
+            continue  # (t == h + 2: the "call" is the macro's own name, "#define foo(x) ...")
+        fam = fams[j]
+        if fam.name == d.name:
+            continue
+        shift = 0
+        na = int(nargs[j])
+        if fam.kind == "dyncall":  # _dynamic_func_call_no_desc(fmt, func, args...): func(args...)
+            f = DYN_CALLS[fam.name]
+            if f >= na:
+                continue
+            fa, fb = int(bounds[j, f]) + 1, int(bounds[j, f + 1])
+            if fb - fa != 1 or kind[fa] != T_IDENT:
+                continue
+            fam = known(tk.text(fa).decode("latin-1"))
+            if fam is None or fam.kind == "dyncall":
+                continue
+            shift = f + 1
+            na -= shift
+        if fam.fmt_arg >= na or fam.fmt_arg + shift >= 8:
+            continue
+        a, b = int(bounds[j, fam.fmt_arg + shift]) + 1, int(bounds[j, fam.fmt_arg + shift + 1])
+        # which wrapper parameter is the format?
+        ptoks = [u for u in range(a, b) if kind[u] == T_IDENT and tk.text(u).decode("latin-1") in d.params]
+        if len(ptoks) != 1:
+            continue
+        pname = tk.text(ptoks[0]).decode("latin-1")
+        before = before_text(a, ptoks[0])
+        after = const_text(ptoks[0] + 1, b)
+        if before is None or after is None or after:
+            continue
+        level_arg = -1
+        level = fam.level
+        if fam.level_arg >= 0:
+            if fam.level_arg >= na or fam.level_arg + shift >= 8:
+                continue
+            la, lb = int(bounds[j, fam.level_arg + shift]) + 1, int(bounds[j, fam.level_arg + shift + 1])
+            lnames = [tk.text(u).decode("latin-1") for u in range(la, lb) if kind[u] == T_IDENT]
+            if len(lnames) == 1 and lnames[0] in d.params:
+                level_arg = d.params.index(lnames[0])
+            elif len(lnames) == 1 and lnames[0] in KERN_LEVEL_MACROS:
+                level = KERN_LEVEL_MACROS[lnames[0]]
+            elif len(lnames) == 1 and lnames[0] == "NULL":
+                level = None  # the level, if any, is inside fmt
+            else:
+                continue
+        prefix, prefix_arg = fam.subsys_prefix, -1
+        if fam.prefix_arg >= 0:
+            if fam.prefix_arg >= na or fam.prefix_arg + shift >= 8:
+                continue
+            prefix = const_text(int(bounds[j, fam.prefix_arg + shift]) + 1, int(bounds[j, fam.prefix_arg + shift + 1]))
+            if prefix is None:
+                continue
+        out[d.name] = replace(fam, name=d.name, fmt_arg=d.params.index(pname), level=level, level_arg=level_arg,
+                              subsys_prefix=prefix, prefix_arg=prefix_arg,
+                              extra_prefixes=tuple(_join_prefix(p, before) for p in fam.extra_prefixes),
+                              kind=f"{kind_prefix}:{fam.name}")
+    return out
 
 
 # ----------------------------------------------------------------------------- the extractor
 
 
 class Extractor:
-    """Extract call sites from files of one source tree (``root``), reusing lexer memory and caches."""
+    """Extract call sites from files of one source tree (``root``), reusing lexer memory and caches.
+
+    Wrapper macros are found in three places, each read once per Extractor (per worker process):
+
+    * ``#define``s of the file itself (``local_wrappers``);
+    * headers the file includes with ``#include "..."`` (relative to the including file), and what
+      those include the same way (``header_wrappers``);
+    * every header under ``include/`` (``header_wrappers``): scanned once, on first use, for macros
+      like ``hid_err``/``phydev_err``; a call counts only when the file's includes reach the definition.
+
+    Nested wrappers (``btrfs_err`` -> ``btrfs_printk`` -> ``printk_index_subsys_emit``) are resolved
+    round by round.  Headers under ``arch/*/include`` (``<asm/...>``) are not scanned for wrappers.
+    """
 
     def __init__(self, root: str | os.PathLike, *, families: dict[str, Family] | None = None,
-                 local_wrappers: bool = True):
+                 local_wrappers: bool = True, header_wrappers: bool = True):
         self.root = Path(root)
-        self.families = dict(FAMILIES if families is None else families)
+        self.base_families = dict(FAMILIES if families is None else families)
+        self.families = dict(self.base_families)
         self.table = FAMILY_TABLE if families is None else NameTable.build(self.families)
         self.local_wrappers = local_wrappers
+        self.header_wrappers = header_wrappers
         self.lexer = Lexer()
-        self.headers = _HeaderCache()
         self.include_dir = os.path.join(str(self.root), "include")
+        self.headers = _HeaderCache(self.include_dir)
+        self.global_wrappers: dict[str, Family] | None = None  # from include/, after prepare()
+        self._tables: dict[frozenset, NameTable] = {}
         self._modname: dict[str, str] = {}
 
     # -- helpers
@@ -420,6 +684,143 @@ class Extractor:
         if rel not in self._modname:
             self._modname[rel] = kbuild.modname_for(self.root, rel)
         return self._modname[rel]
+
+    def table_of(self, fams: dict) -> NameTable:
+        key = frozenset(fams)
+        t = self._tables.get(key)
+        if t is None:
+            t = self._tables[key] = NameTable.build(sorted(key))
+        return t
+
+    def prepare(self) -> None:
+        """Scan ``include/`` for wrapper macros (once; the pool's parent calls it before forking)."""
+        if self.global_wrappers is not None:
+            return
+        self.global_wrappers = {}
+        if not self.header_wrappers or not os.path.isdir(self.include_dir):
+            return
+        found: dict[str, Family] = {}
+        datas = []
+        for d, dirs, files in os.walk(self.include_dir):
+            dirs.sort()
+            for f in sorted(files):
+                if f.endswith(".h"):
+                    path = os.path.join(d, f)
+                    try:
+                        with open(path, "rb") as fh:
+                            data = fh.read()
+                    except OSError:
+                        continue
+                    if b"define" in data:
+                        datas.append((path, data))
+        tables = [(self.table, self.families)]
+        for _round in range(6):
+            new: dict[str, Family] = {}
+            for path, data in datas:
+                tk = self.lexer.run(data)
+                hits = self._pp_calls(tk, data, tables)
+                if not hits:
+                    continue
+                h = self.headers.get(path)  # keeps its tokens: wrappers may refer to them
+                if h is None:
+                    continue
+                got = self._derive(h.tk, h.data, tables, {**found, **new}, self._header_texts(h), "header")
+                for k, v in got.items():
+                    new.setdefault(k, v)
+            if not new:
+                break
+            found.update(new)
+            tables = [(self.table_of(new), new)]
+        self.global_wrappers = found
+        if found:
+            self.families = {**self.base_families, **{k: v for k, v in found.items() if k not in self.base_families}}
+            self.table = NameTable.build(self.families)
+
+    def _pp_calls(self, tk: Tokens, data: bytes, tables) -> list[tuple[int, Family]]:
+        """Calls inside directives of any family of ``tables`` (and of dynamic debug's factory macros)."""
+        out = []
+        if b"define" not in data:
+            return out
+        for table, fams in tables:
+            c, n, in_pp = find_calls(tk.kind, tk.start, tk.end, tk.buf, table.blob, table.offs, table.slots,
+                                     np.int64(table.mask))
+            for q in np.nonzero(in_pp)[0].tolist():
+                out.append((int(c[q]), fams[table.names[n[q]]]))
+        if b"_dynamic_func_call" in data:
+            t = DYN_TABLE
+            c, n, in_pp = find_calls(tk.kind, tk.start, tk.end, tk.buf, t.blob, t.offs, t.slots, np.int64(t.mask))
+            for q in np.nonzero(in_pp)[0].tolist():
+                out.append((int(c[q]), DYN_FAMILIES[t.names[n[q]]]))
+        out.sort(key=lambda x: x[0])
+        return out
+
+    def _derive(self, tk: Tokens, data: bytes, tables, avail: dict, texts, kind_prefix: str,
+                families: dict | None = None) -> dict[str, Family]:
+        """Wrappers defined in ``tk``, round by round (a wrapper of a wrapper of the same file).
+
+        ``avail``: wrappers visible there already; ``families``: the families a definition of the same
+        name does not replace (default: all of this extractor's)."""
+        fams_base = self.families if families is None else families
+        before_text, const_text = texts
+        derived: dict[str, Family] = {}
+        pp_list = None
+        while tables:
+            hits = self._pp_calls(tk, data, tables)
+            if not hits:
+                break
+            if pp_list is None:
+                pp_list = np.nonzero(tk.kind == T_PP_BEGIN)[0].tolist()
+
+            def known(name, derived=derived):
+                return derived.get(name) or avail.get(name) or self.families.get(name)
+
+            skip = _Skip(derived, avail, fams_base)
+            new = _derive_wrappers(tk, pp_list, [c for c, _ in hits], [f for _, f in hits], known, skip, before_text,
+                                   const_text, kind_prefix)
+            if not new:
+                break
+            derived.update(new)
+            tables = [(self.table_of(new), new)]
+        return derived
+
+    def _header_texts(self, h: _Header):
+        def lookup(name):
+            d = h.define(name)
+            return None if d is None else (h.tk, d)
+
+        def const_text(a, b):
+            return _const_bytes(h.tk, a, b, lookup)
+
+        def before_text(a, b):
+            if b <= a:
+                return b""
+            v = _const_bytes(h.tk, a, b, lookup)
+            return v if v is not None else ((h.tk, a, b),)  # resolved in the calling file (KBUILD_MODNAME...)
+
+        return before_text, const_text
+
+    def visible_wrappers(self, path: str) -> dict[str, Family]:
+        """Wrapper macros a file gets by ``#include "path"``: the header's own and its quoted includes'."""
+        h = self.headers.get(path)
+        if h is None:
+            return {}
+        if h.visible is not None:
+            return h.visible
+        h.visible = {}  # cycles
+        inc: dict[str, Family] = {}
+        for p, local in h.incs:
+            if local:
+                for k, v in self.visible_wrappers(p).items():
+                    inc.setdefault(k, v)
+        own = {}
+        if _FUNC_DEFINE_RE.search(h.data):  # only function-like macros can be wrappers
+            tables = [(self.table, self.families)] + ([(self.table_of(inc), inc)] if inc else [])
+            own = self._derive(h.tk, h.data, tables, inc, self._header_texts(h), "header")
+        vis = dict(own)
+        for k, v in inc.items():
+            vis.setdefault(k, v)
+        h.visible = vis
+        return vis
 
     def extract_file(self, path: str | os.PathLike, rel: str | None = None, data: bytes | None = None) -> FileResult:
         path = str(path)
@@ -434,26 +835,41 @@ class Extractor:
                     data = fh.read()
             except OSError as e:
                 raise SourceError(f"cannot read: {e.strerror}", file=path) from e
+        if self.global_wrappers is None:
+            self.prepare()
         tk = self.lexer.run(data)
         res = FileResult(rel, bytes=len(data))
         res.skipped = tk.skipped() if int(tk.stats[2:7].sum()) else {}
-        ctx = _FileContext(self, tk, path, rel)
+        ctx = _FileContext(self, tk, path, rel, data)
         ctx.run(res)
         return res
+
+
+class _Skip:
+    """``name in skip``: a name that is a family already (derived, available or built in)."""
+
+    __slots__ = ("maps",)
+
+    def __init__(self, *maps):
+        self.maps = maps
+
+    def __contains__(self, name) -> bool:
+        return any(name in m for m in self.maps)
 
 
 class _FileContext:
     """Everything known about one file while extracting it."""
 
-    def __init__(self, ex: Extractor, tk: Tokens, path: str, rel: str):
+    def __init__(self, ex: Extractor, tk: Tokens, path: str, rel: str, data: bytes | None = None):
         self.ex = ex
         self.tk = tk
         self.path = path
         self.rel = rel
         self._defs: dict[str, list[_Define]] = {}
-        self.data = tk.buf.tobytes()
+        self.data = data if type(data) is bytes else tk.buf.tobytes()
         self._inc_cache: dict = {}
         self._incs = None
+        self._func_names: dict[int, str] = {}
         self._modname: str | None = None
 
     # -- macro tables, built lazily
@@ -465,25 +881,7 @@ class _FileContext:
 
     def _includes(self) -> list[tuple[str, bool]]:
         if self._incs is None:
-            incs = []
-            pos = self.data.find(b"include")
-            tk = self.tk
-            while pos >= 0:
-                t = int(np.searchsorted(tk.start, pos))
-                if t < len(tk) and tk.start[t] == pos and t >= 1 and tk.kind[t - 1] == T_PP_BEGIN:
-                    e = t + 1
-                    while e < len(tk) and tk.kind[e] != T_PP_END:
-                        e += 1
-                    if e > t + 1 and tk.kind[t + 1] == T_STRING:
-                        incs.append((os.path.normpath(os.path.join(os.path.dirname(self.path),
-                                                                   tk.text(t + 1)[1:-1].decode("latin-1"))), True))
-                    else:
-                        raw = self.data[pos + 7:tk.start[e] if e < len(tk) else len(self.data)].decode("latin-1")
-                        lt, gt = raw.find("<"), raw.find(">")
-                        if 0 <= lt < gt:
-                            incs.append((os.path.join(self.ex.include_dir, raw[lt + 1:gt].strip()), False))
-                pos = self.data.find(b"include", pos + 7)
-            self._incs = incs
+            self._incs = _resolve_includes(self.path, _parse_includes(self.tk, self.data, self.pp), self.ex.include_dir)
         return self._incs
 
     def include_lookup(self, name: str, local_only: bool):
@@ -529,8 +927,11 @@ class _FileContext:
         """Concatenate tokens [a, b) of ``tk`` into bytes.  Returns (bytes, None) or (None, why)."""
         if depth > 12:
             return None, "macro recursion too deep"
-        out = bytearray()
         kind, start, end, buf = tk.kind, tk.start, tk.end, tk.buf
+        if b - a == 1 and kind[a] == T_STRING:  # the common case: one literal
+            v = decode_c_string(tk.text(a))
+            return (v, None) if v is not None else (None, "wide string literal")
+        out = bytearray()
         t = a
         prev_end = None
         while t < b:
@@ -668,7 +1069,7 @@ class _FileContext:
         fn_open, fn_close, fn_cands, pp = scan_structure(tk.kind, tk.start, tk.end, tk.buf)
         self.pp = pp
         self.fn_open = fn_open.tolist()
-        self.fn_close = fn_close
+        self.fn_close = fn_close.tolist()
         self.fn_cands = fn_cands
         ex = self.ex
         calls, names, in_pp = find_calls(tk.kind, tk.start, tk.end, tk.buf, ex.table.blob, ex.table.offs,
@@ -680,20 +1081,46 @@ class _FileContext:
                     body = tk.buf[tk.start[a]:tk.end[b - 1]].tobytes() if b > a else b""
                     res.pr_fmt_defs.append((d.line, body.decode("latin-1")))
         fams = [ex.families[ex.table.names[i]] for i in names.tolist()]
-        if self.ex.local_wrappers and in_pp.any():
-            extra = self.local_wrappers(calls, fams, in_pp)
+        visible: dict[str, Family] = {}
+        if ex.header_wrappers:
+            for p, local in self._includes():
+                if local:
+                    got = ex.visible_wrappers(p)
+                    if got and got is not visible:
+                        visible = {**got, **visible} if visible else got  # the first definition wins
+        if ex.global_wrappers and fams:
+            # a wrapper macro of include/ counts only where the file's includes reach its definition, and
+            # not where the file or a local header defines the name itself
+            bad: dict[str, bool] = {}
+            for f in fams:
+                nm = f.name
+                if nm in ex.global_wrappers and nm not in ex.base_families and nm not in bad:
+                    bad[nm] = nm in visible or any(not d.undef for d in self.defs_of(nm)) \
+                        or self.include_lookup(nm, local_only=False) is None
+            if any(bad.values()):
+                keep = np.array([not bad.get(f.name, False) for f in fams], bool)
+                calls, in_pp = calls[keep], in_pp[keep]
+                fams = [f for f, k in zip(fams, keep.tolist()) if k]
+        parts = [(calls, in_pp, fams)]
+        if visible:
+            parts.append(self._calls_of(visible))
+        if ex.local_wrappers and any(x[1].any() for x in parts):
+            texts = (lambda a, b: self.resolve(tk, a, b, 1 << 30, None)[0],) * 2
+            tables = [(ex.table, ex.families)] + ([(ex.table_of(visible), visible)] if visible else [])
+            extra = ex._derive(tk, self.data, tables, visible, texts, "local", ex.base_families)
             if extra:
-                table = NameTable.build(extra)
-                c2, n2, p2 = find_calls(tk.kind, tk.start, tk.end, tk.buf, table.blob, table.offs, table.slots,
-                                        np.int64(table.mask))
-                keep = p2 == 0
-                calls = np.concatenate([calls, c2[keep]])
-                in_pp = np.concatenate([in_pp, p2[keep]])
-                fams = fams + [extra[table.names[i]] for i in n2[keep].tolist()]
+                parts.append(self._calls_of(extra))
+        if len(parts) > 1:
+            calls = np.concatenate([x[0] for x in parts])
+            in_pp = np.concatenate([x[1] for x in parts])
+            fams = [f for x in parts for f in x[2]]
+            order = np.argsort(calls, kind="stable")  # file order
+            calls, in_pp = calls[order], in_pp[order]
+            fams = [fams[i] for i in order.tolist()]
         if calls.shape[0] == 0:
             return
         keep = in_pp == 0
-        if _IF0.search(self.data):  # code under "#if 0" is never compiled: no entries
+        if find_if_const(self.pp, tk.kind, tk.start, tk.end, tk.buf).shape[0]:  # "#if 0" code is never compiled
             for a, b in self.if0_ranges():
                 keep &= ~((calls > a) & (calls < b))
             res.skipped_if0 = int(((in_pp == 0) & ~keep).sum())
@@ -702,91 +1129,51 @@ class _FileContext:
             return
         ctoks = calls[sel].astype(np.int32)
         bounds, nargs, close = split_args(tk.kind, tk.start, tk.buf, ctoks, np.int64(6))
-        for j, ci in enumerate(sel.tolist()):
-            self.one_call(res, int(ctoks[j]), fams[ci], bounds[j], int(nargs[j]))
+        for t, ci, bnd, na in zip(ctoks.tolist(), sel.tolist(), bounds.tolist(), nargs.tolist()):
+            self.one_call(res, t, fams[ci], bnd, na)
 
-    def local_wrappers(self, calls, fams, in_pp) -> dict[str, Family]:
-        """Families for ``#define``s of this file whose body calls a family with a parameter as format."""
+    def _calls_of(self, fams: dict[str, Family]):
         tk = self.tk
-        out: dict[str, Family] = {}
-        pp_list = self.pp.tolist()
-        idx = np.nonzero(in_pp)[0].tolist()
-        if not idx:
-            return out
-        ctoks = calls[idx].astype(np.int32)
-        bounds, nargs, close = split_args(tk.kind, tk.start, tk.buf, ctoks, np.int64(6))
-        for j, ci in enumerate(idx):
-            t = int(ctoks[j])
-            k = bisect.bisect_right(pp_list, t) - 1
-            if k < 0:
-                continue
-            h = pp_list[k]
-            if tk.text(h + 1) != b"define":
-                continue
-            e = h
-            while e < len(tk) and tk.kind[e] != T_PP_END:
-                e += 1
-            d = _parse_define(tk, h, h + 2, e)
-            if d is None or d.params is None or d.name in self.ex.families or d.name in out:
-                continue
-            fam = fams[ci]
-            na = int(nargs[j])
-            if fam.fmt_arg >= na or fam.fmt_arg >= 6:
-                continue
-            a, b = int(bounds[j, fam.fmt_arg]) + 1, int(bounds[j, fam.fmt_arg + 1])
-            # which wrapper parameter is the format?
-            ptoks = [u for u in range(a, b) if tk.kind[u] == T_IDENT and tk.text(u).decode("latin-1") in d.params]
-            if len(ptoks) != 1:
-                continue
-            pname = tk.text(ptoks[0]).decode("latin-1")
-            before, why = self.resolve(tk, a, ptoks[0], 1 << 30, None)
-            after, why2 = self.resolve(tk, ptoks[0] + 1, b, 1 << 30, None)
-            if before is None or after is None or after:
-                continue
-            level_arg = -1
-            level = fam.level
-            if fam.level_arg >= 0 and fam.level_arg < na:
-                la, lb = int(bounds[j, fam.level_arg]) + 1, int(bounds[j, fam.level_arg + 1])
-                lnames = [tk.text(u).decode("latin-1") for u in range(la, lb) if tk.kind[u] == T_IDENT]
-                if len(lnames) == 1 and lnames[0] in d.params:
-                    level_arg = d.params.index(lnames[0])
-                elif len(lnames) == 1 and lnames[0] in KERN_LEVEL_MACROS:
-                    level = KERN_LEVEL_MACROS[lnames[0]]
-                else:
-                    continue
-            out[d.name] = replace(fam, name=d.name, fmt_arg=d.params.index(pname), level=level, level_arg=level_arg,
-                                  extra_prefixes=tuple(before + p for p in fam.extra_prefixes),
-                                  kind=f"local:{fam.name}")
-        return out
+        table = self.ex.table_of(fams)
+        c, n, p = find_calls(tk.kind, tk.start, tk.end, tk.buf, table.blob, table.offs, table.slots,
+                             np.int64(table.mask))
+        return c, p, [fams[table.names[i]] for i in n.tolist()]
 
     def if0_ranges(self) -> list[tuple[int, int]]:
-        """Token ranges of ``#if 0`` branches (to the matching ``#else``/``#elif``/``#endif``)."""
+        """Token ranges of dead branches: ``#if 0`` to its ``#else``/``#elif``/``#endif``, and what follows
+        the ``#else``/``#elif`` of an ``#if 1`` (to the ``#endif``).  Every other condition counts as true."""
         tk = self.tk
         out = []
-        stack: list[tuple[bool, int]] = []  # (is an "#if 0" branch, its start token)
+        stack: list[tuple[bool, int, bool]] = []  # (dead branch, its start token, an "#if 1" chain)
         for t in self.pp.tolist():
             if t + 1 >= len(tk) or tk.kind[t + 1] != T_IDENT:
                 continue
             name = tk.text(t + 1)
             if name in (b"if", b"ifdef", b"ifndef"):
-                zero = name == b"if" and t + 3 < len(tk) and tk.text(t + 2) == b"0" and tk.kind[t + 3] == T_PP_END
-                stack.append((zero, t))
+                const = name == b"if" and t + 3 < len(tk) and tk.kind[t + 3] == T_PP_END and tk.text(t + 2) in (b"0", b"1")
+                stack.append((const and tk.text(t + 2) == b"0", t, const and tk.text(t + 2) == b"1"))
             elif name in (b"else", b"elif") and stack:
-                zero, start = stack[-1]
+                zero, start, one = stack[-1]
                 if zero:
                     out.append((start, t))
-                stack[-1] = (False, t)
+                stack[-1] = (one, t, one)  # after "#if 1", every other branch is dead
             elif name == b"endif" and stack:
-                zero, start = stack.pop()
+                zero, start, _ = stack.pop()
                 if zero:
                     out.append((start, t))
-        out += [(start, len(tk)) for zero, start in stack if zero]
+        out += [(start, len(tk)) for zero, start, _ in stack if zero]
         return out
 
     def func_of(self, t: int) -> str:
         k = bisect.bisect_right(self.fn_open, t) - 1
         if k < 0 or t > self.fn_close[k]:
             return ""
+        got = self._func_names.get(k)
+        if got is None:
+            got = self._func_names[k] = self._func_name(k)
+        return got
+
+    def _func_name(self, k: int) -> str:
         tk = self.tk
         for c in self.fn_cands[k].tolist():
             if c < 0:
@@ -811,9 +1198,10 @@ class _FileContext:
         line = int(tk.line[t])
         func = self.func_of(t)
         macro = fam.name
+        prefix = fam.subsys_prefix
 
         def emit(fmt, level, why, indexed, reason):
-            res.calls.append(CallSite(self.rel, line, func, macro, fmt, level, fam.subsys_prefix, indexed,
+            res.calls.append(CallSite(self.rel, line, func, macro, fmt, level, prefix, indexed,
                                       reason or why or "", self.modname(), fam.kind))
 
         if fam.fmt_arg >= nargs or fam.fmt_arg >= 6:
@@ -824,12 +1212,25 @@ class _FileContext:
         reason = "" if indexed else fam.reason
         level = fam.level
         if fam.level_arg >= 0:
-            la, lb = int(bounds[fam.level_arg]) + 1, int(bounds[fam.level_arg + 1])
-            level, why = self.resolve(tk, la, lb, t)
-            if level is None:
-                indexed = False
-                reason = reason or "level is not a constant"
-        a, b = int(bounds[fam.fmt_arg]) + 1, int(bounds[fam.fmt_arg + 1])
+            la, lb = bounds[fam.level_arg] + 1, bounds[fam.level_arg + 1]
+            if lb == la + 1 and tk.kind[la] == T_IDENT and tk.text(la) == b"NULL":
+                level = None  # printk_index_subsys_emit(prefix, NULL, fmt): the level is in fmt
+            else:
+                level, why = self.resolve(tk, la, lb, t)
+                if level is None:
+                    indexed = False
+                    reason = reason or "level is not a constant"
+        if fam.prefix_arg >= 0:
+            if fam.prefix_arg >= nargs:
+                res.unresolved += 1
+                emit(None, level, "too few arguments", False, "")
+                return
+            prefix, why = self.resolve(tk, bounds[fam.prefix_arg] + 1, bounds[fam.prefix_arg + 1], t)
+            if prefix is None:  # the kernel refuses to compile a non-constant subsys_fmt_prefix
+                res.unresolved += 1
+                emit(None, level, why, False, reason)
+                return
+        a, b = bounds[fam.fmt_arg] + 1, bounds[fam.fmt_arg + 1]
         if b < a:
             res.unresolved += 1
             emit(None, level, "unterminated call", False, "")
@@ -840,6 +1241,12 @@ class _FileContext:
             emit(None, level, why, False, reason)
             return
         for pre in fam.extra_prefixes:
+            if not isinstance(pre, bytes):  # pieces of a header wrapper that depend on the calling file
+                pre, why = self.resolve_pieces(pre, t)
+                if pre is None:
+                    res.unresolved += 1
+                    emit(None, level, why, False, reason)
+                    continue
             body = pre + raw
             if fam.pr_fmt:
                 body, why = self.apply_fmt_macro("pr_fmt", body, t)
@@ -850,6 +1257,19 @@ class _FileContext:
                 emit(None, level, why, False, reason)
                 continue
             emit(fam.fmt_level + body, level, None, indexed, reason)
+
+    def resolve_pieces(self, pieces: tuple, at_tok: int):
+        out = b""
+        for x in pieces:
+            if isinstance(x, bytes):
+                out += x
+                continue
+            ptk, a, b = x
+            v, why = self.resolve(ptk, a, b, at_tok if ptk is self.tk else 1 << 30, None)
+            if v is None:
+                return None, why
+            out += v
+        return out, None
 
 
 def _only_comments(gap: bytes) -> bool:

@@ -75,7 +75,7 @@ def modname_for(tree: str | Path, relpath: str) -> str:
     while True:
         for mf in _makefiles(os.path.join(tree, d) if d else tree):
             table = _parse_makefile(mf)
-            key = os.path.relpath(stem, d) if d else stem
+            key = stem[len(d) + 1:] if d else stem  # d is a parent of stem: no os.path.relpath needed
             if key in table:
                 names = _resolve(table, key, 0)
                 return ":".join(sorted({name_fix(n) for n in names}))
@@ -88,10 +88,10 @@ def modname_for(tree: str | Path, relpath: str) -> str:
 def _resolve(table: dict[str, set[str]], obj: str, depth: int) -> set[str]:
     parents = table.get(obj, set())
     if not parents or depth > 8:
-        return {Path(obj).name}
+        return {os.path.basename(obj)}
     out: set[str] = set()
     for p in parents:
-        out |= _resolve(table, p, depth + 1) if p in table and table[p] and p != obj else {Path(p).name}
+        out |= _resolve(table, p, depth + 1) if p in table and table[p] and p != obj else {os.path.basename(p)}
     return out
 
 

@@ -194,6 +194,90 @@ def test_if0_blocks_are_not_compiled(tree):
     assert [c.fmt for c in r.calls] == [b"\x013alive\n", b"\x013maybe\n"] and r.skipped_if0 == 2
 
 
+def test_if1_else_branches_are_dead(tree):
+    root = tree({"z.c": 'void f(void)\n{\n#if 1\n\tpr_err("on\\n");\n#elif X\n\tpr_err("dead\\n");\n#else\n'
+                        '\tpr_err("dead too\\n");\n#endif\n}\n'})
+    r = Extractor(root).extract_file(root / "z.c", "z.c")
+    assert [c.fmt for c in r.calls] == [b"\x013on\n"] and r.skipped_if0 == 2
+
+
+def test_wrappers_defined_in_a_drivers_own_header(tree):
+    root = tree({
+        "drivers/net/foo/Makefile": "obj-m += foo.o\nfoo-y := foo_main.o\n",
+        "drivers/net/foo/foo.h": '#include "foo_hw.h"\n'
+                                 '#define foo_err(priv, fmt, ...) dev_err((priv)->dev, "foo: " fmt, ##__VA_ARGS__)\n'
+                                 '#define foo_dbg(priv, fmt, ...) dev_dbg((priv)->dev, fmt, ##__VA_ARGS__)\n',
+        # a wrapper of a wrapper, in a header the first one includes
+        "drivers/net/foo/foo_hw.h": '#define hw_warn(hw, fmt, args...) dev_warn(hw->dev, KBUILD_MODNAME ": " fmt, ##args)\n',
+        "drivers/net/foo/foo_main.c": '#include <linux/module.h>\n#include "foo.h"\n'
+                                      '#define my_err(p, fmt, ...) foo_err(p, "[%d] " fmt, p->id, ##__VA_ARGS__)\n'
+                                      'static int probe(struct foo *p)\n{\n\tfoo_err(p, "no memory\\n");\n'
+                                      '\tfoo_dbg(p, "probing\\n");\n\thw_warn(p->hw, "reset\\n");\n'
+                                      '\tmy_err(p, "bad\\n");\n\treturn 0;\n}\n'})
+    got = {c.macro: c for c in Extractor(root).extract_file(root / "drivers/net/foo/foo_main.c",
+                                                             "drivers/net/foo/foo_main.c").calls}
+    assert got["foo_err"].fmt == b"foo: no memory\n" and got["foo_err"].level == b"\x013"
+    assert got["foo_err"].subsys_prefix == b"%s %s: " and got["foo_err"].in_kernel_index
+    assert not got["foo_dbg"].in_kernel_index  # dev_dbg under CONFIG_DYNAMIC_DEBUG
+    assert got["hw_warn"].fmt == b"foo: reset\n"  # KBUILD_MODNAME of the calling file's module
+    assert got["my_err"].fmt == b"foo: [%d] bad\n"  # the inner wrapper's text comes first
+    assert Extractor(root, header_wrappers=False).extract_file(
+        root / "drivers/net/foo/foo_main.c", "drivers/net/foo/foo_main.c").calls == []
+
+
+def test_wrappers_from_include_need_the_include(tree):
+    root = tree({"include/linux/hid.h": "#define hid_err(hid, fmt, ...) dev_err(&(hid)->dev, fmt, ##__VA_ARGS__)\n",
+                 "a.c": "#include <linux/hid.h>\nvoid f(void)\n{\n\thid_err(h, \"oops\\n\");\n}\n",
+                 "b.c": "void g(void)\n{\n\thid_err(h, \"not the macro\\n\");\n}\n",
+                 "c.c": "#include <linux/hid.h>\n#define hid_err(h, fmt) pr_warn(fmt)\nvoid k(void)\n{\n\thid_err(h, \"mine\\n\");\n}\n"})
+    ex = Extractor(root)
+    (a,) = ex.extract_file(root / "a.c", "a.c").calls
+    assert (a.macro, a.fmt, a.level, a.kind) == ("hid_err", b"oops\n", b"\x013", "header:dev_err")
+    assert ex.extract_file(root / "b.c", "b.c").calls == []
+    (c,) = ex.extract_file(root / "c.c", "c.c").calls  # the file's own definition wins
+    assert (c.fmt, c.kind) == (b"\x014mine\n", "local:pr_warn")
+
+
+def _btrfs_tree(tree, version):
+    emit = ('#define printk_index_subsys_emit(subsys_fmt_prefix, level, fmt, ...) \\\n'
+            '\t__printk_index_emit(fmt, level, subsys_fmt_prefix)\n')
+    if version == "6.1":  # fs/btrfs/ctree.h: the emit is in the macro
+        hdr = ('#ifdef CONFIG_PRINTK_INDEX\n#define btrfs_printk(fs_info, fmt, args...)\t\\\n'
+               'do {\t\\\n\tprintk_index_subsys_emit("%sBTRFS %s (device %s): ", NULL, fmt);\t\\\n'
+               '\t_btrfs_printk(fs_info, fmt, ##args);\t\\\n} while (0)\n'
+               '#elif defined(CONFIG_PRINTK)\n#define btrfs_printk(fs_info, fmt, args...) _btrfs_printk(fs_info, fmt, ##args)\n'
+               '#endif\n')
+        name = "ctree.h"
+    else:  # 6.12, fs/btrfs/messages.h: an out-of-line function emits with a non-constant fmt
+        hdr = '#define btrfs_printk(fs_info, fmt, args...) _btrfs_printk(fs_info, fmt, ##args)\n'
+        name = "messages.h"
+    hdr += ('#define btrfs_err(fs_info, fmt, args...) btrfs_printk(fs_info, KERN_ERR fmt, ##args)\n'
+            '#define btrfs_printk_ratelimited(fs_info, fmt, args...)\t\\\n'
+            'do { if (__ratelimit(&_rs)) btrfs_printk(fs_info, fmt, ##args); } while (0)\n'
+            '#define btrfs_warn_rl(fs_info, fmt, args...) btrfs_printk_ratelimited(fs_info, KERN_WARNING fmt, ##args)\n'
+            '#define btrfs_debug(fs_info, fmt, args...)\t\\\n'
+            '\t_dynamic_func_call_no_desc(fmt, btrfs_printk, fs_info, KERN_DEBUG fmt, ##args)\n')
+    return tree({"include/linux/printk.h": emit, f"fs/btrfs/{name}": hdr,
+                 "fs/btrfs/super.c": f'#include <linux/printk.h>\n#include "{name}"\n'
+                                     'void f(struct btrfs_fs_info *fs)\n{\n\tbtrfs_err(fs, "bad tree %d", 1);\n'
+                                     '\tbtrfs_warn_rl(fs, "slow");\n\tbtrfs_debug(fs, "hello");\n}\n'})
+
+
+def test_btrfs_wrappers_6_1_and_6_12(tree):
+    root = _btrfs_tree(tree, "6.1")
+    ix = build_index(root, progress=False)
+    assert [e.debugfs_line() for e in ix] == [
+        '<3> fs/btrfs/super.c:5 f "%sBTRFS %s (device %s): bad tree %d"',
+        '<4> fs/btrfs/super.c:6 f "%sBTRFS %s (device %s): slow"',
+        '<7> fs/btrfs/super.c:7 f "%sBTRFS %s (device %s): hello"']  # dynamic debug calls the macro
+    assert all(e.in_kernel_index and e.level is None for e in ix)
+    import shutil
+
+    shutil.rmtree(root)
+    root.mkdir()
+    assert list(build_index(_btrfs_tree(tree, "6.12"), progress=False)) == []  # _btrfs_printk() is a function
+
+
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
