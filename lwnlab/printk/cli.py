@@ -47,6 +47,9 @@ def register(subparsers) -> None:
     m.add_argument("logfile", metavar="LOGFILE", help="log file, or - for stdin")
     m.add_argument("--json", action="store_true", help="machine-readable output")
     m.add_argument("--no-cont", action="store_true", help="do not try to join pr_cont fragments")
+    m.add_argument("--no-cache", action="store_true",
+                   help="build the matcher afresh (by default a matcher built for the same INDEX bytes is "
+                   "loaded from ~/.cache/lwnlab/printk-matchers, or $LWNLAB_MATCHER_CACHE)")
     m.set_defaults(func=_match)
 
     a = sub.add_parser("audit", help="check monitoring rules against an index",
@@ -135,14 +138,8 @@ def _match(args) -> int:
 
     ix = Index.load(args.index)
     lines = _read_lines(args.logfile)
-    formats = None
-    if sys.stderr.isatty() and len(ix) > 20000:
-        from tqdm import tqdm
-
-        from lwnlab.printk import fmt as F
-
-        formats = [F.parse(e.body) for e in tqdm(ix.entries, unit="fmt", desc="compiling formats", leave=False)]
-    m = Matcher(list(ix.entries), formats)
+    # building the matcher of a whole kernel takes seconds (a progress bar on a terminal); it is cached per index file
+    m, _cached = Matcher.for_index_file(args.index, ix, use_cache=not args.no_cache)
     res = m.match(lines, join_cont=not args.no_cont)
     if args.json:
         print_json({"matched": sum(r.matched for r in res), "lines": len(res), "results": [r.to_json() for r in res]})

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -437,17 +438,66 @@ class MatchResult:
         return d
 
 
-class Matcher:
-    """All formats of an index, compiled once; :meth:`match` maps many lines at a time."""
+class _LazyFormats(Sequence):
+    """``F.parse(entry.body)`` per entry, parsed on first use (a cached matcher needs few of them)."""
 
-    def __init__(self, entries: list[Entry], formats: list[F.Format] | None = None, budget: int = 20000):
+    def __init__(self, entries: list[Entry]):
+        self._entries = entries
+        self._got: dict[int, F.Format] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        f = self._got.get(i)
+        if f is None:
+            f = self._got[i] = F.parse(self._entries[i].body)
+        return f
+
+
+#: the arrays a built matcher consists of (what :meth:`Matcher.for_index_file` caches)
+STATE_FIELDS = ("score", "urep", "uscore", "ops", "blob", "op_start", "nokey", "need", "hkeys", "hstart", "hlist",
+                "hmask", "lens", "bloom", "lit_blob", "lit_off", "flags")
+MATCHER_CACHE_FORMAT = 1  # bump when the arrays change meaning
+_F_CONT, _F_NL = 1, 2  # flags: a pr_cont fragment (<c> without level); the format ends with a newline
+
+
+class Matcher:
+    """All formats of an index, compiled once; :meth:`match` maps many lines at a time.
+
+    ``progress``: show tqdm bars while building (default: when stderr is a terminal and there are
+    more than 20,000 entries).  :meth:`for_index_file` keeps built matchers on disk."""
+
+    def __init__(self, entries: list[Entry], formats: list[F.Format] | None = None, budget: int = 20000,
+                 progress: bool | None = None, _state: dict | None = None):
         self.entries = list(entries)
+        self.budget = budget
+        self._regex_cache: dict[int, re.Pattern] = {}
+        if _state is not None:
+            self.formats = formats if formats is not None else _LazyFormats(self.entries)
+            for k in STATE_FIELDS:
+                setattr(self, k, _state[k])
+            self.hmask = np.int64(self.hmask)
+            return
+        if progress is None:
+            import sys
+
+            progress = sys.stderr.isatty() and len(self.entries) > 20000
+
+        def bar(it, desc, total):
+            if not progress:
+                return it
+            from tqdm import tqdm
+
+            return tqdm(it, desc=desc, total=total, unit="fmt", leave=False)
+
         cache: dict[bytes, F.Format] = {}
         if formats is None:
             formats = [cache[e.body] if e.body in cache else cache.setdefault(e.body, F.parse(e.body))
-                       for e in self.entries]
+                       for e in bar(self.entries, "matcher: parsing formats", len(self.entries))]
         self.formats = formats  # per entry
-        self.budget = budget
         self.score = np.array([f.literal_chars for f in self.formats], np.int64)
         # the kernels work on unique format texts; each maps back to its first entry
         first: dict[bytes, int] = {}
@@ -456,9 +506,68 @@ class Matcher:
         self.urep = np.array(list(first.values()), np.int64)
         self.uformats = [self.formats[i] for i in self.urep.tolist()]
         self.uscore = self.score[self.urep] if len(self.urep) else np.zeros(0, np.int64)
-        self.ops, self.blob, self.op_start = _compile_programs(self.uformats)
-        self._regex_cache: dict[int, re.Pattern] = {}
+        self.ops, self.blob, self.op_start = _compile_programs(bar(self.uformats, "matcher: compiling",
+                                                                   len(self.uformats)))
         self._build_prefilter()
+        lits = [f.longest_literal for f in self.formats]
+        self.lit_off = np.zeros(len(lits) + 1, np.int64)
+        np.cumsum([len(x) for x in lits], out=self.lit_off[1:])
+        self.lit_blob = np.frombuffer(b"".join(lits) or b"\0", np.uint8).copy()
+        self.flags = np.array([(_F_CONT if (e.cont and e.levelno == -1) else 0) | (_F_NL if e.body.endswith(b"\n") else 0)
+                               for e in self.entries], np.int8)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The built arrays (:data:`STATE_FIELDS`), enough to rebuild the matcher for the same entries."""
+        return {k: np.asarray(getattr(self, k)) for k in STATE_FIELDS}
+
+    @classmethod
+    def for_index_file(cls, path, index: Index | None = None, *, cache_dir=None, use_cache: bool = True,
+                       progress: bool | None = None, **kw) -> tuple["Matcher", bool]:
+        """The matcher of the index file ``path`` (and its loaded ``index``), from the on-disk cache when
+        it holds one built from the same bytes by the same lwnlab code; built (and cached) otherwise.
+
+        The cache is ``<cache_dir>/<sha256 of the file>-<code fingerprint>.npz``, by default
+        ``$LWNLAB_MATCHER_CACHE`` or ``~/.cache/lwnlab/printk-matchers`` (``$LWNLAB_CACHE`` moves the
+        latter); the 8 most recently used are kept.  Returns ``(matcher, loaded_from_cache)``."""
+        import hashlib
+        import os
+        from pathlib import Path
+
+        path = Path(path)
+        if index is None:
+            index = Index.load(path)
+        if not use_cache:
+            return cls(list(index.entries), progress=progress, **kw), False
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        d = Path(cache_dir) if cache_dir is not None else matcher_cache_dir()
+        file = d / f"{h.hexdigest()}-{_code_fingerprint()}.npz"
+        if file.is_file():
+            try:
+                with np.load(file, allow_pickle=False) as z:
+                    state = {k: z[k] for k in STATE_FIELDS}
+                if state["score"].shape[0] == len(index.entries) and state["flags"].shape[0] == len(index.entries):
+                    os.utime(file)  # most recently used
+                    return cls(list(index.entries), _state=state, **kw), True
+            except (OSError, ValueError, KeyError):
+                pass  # unreadable or from another layout: build it again
+        m = cls(list(index.entries), progress=progress, **kw)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp.npz")
+            np.savez(tmp, **m.state())
+            os.replace(tmp, file)
+            old = sorted(d.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for p in old[8:]:
+                p.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only cache only costs the next call a rebuild
+        return m, False
+
+    def longest_literal(self, i: int) -> bytes:
+        return self.lit_blob[self.lit_off[i]:self.lit_off[i + 1]].tobytes()
 
     @classmethod
     def from_index(cls, index: Index, **kw) -> "Matcher":
@@ -625,10 +734,11 @@ class Matcher:
         if not hasattr(self, "_conts"):
             self._conts: dict[str, list[int]] = {}
             self._heads = []
+            flags = self.flags.tolist()
             for i, e in enumerate(self.entries):
-                if e.cont and e.levelno == -1:
+                if flags[i] & _F_CONT:
                     self._conts.setdefault(e.file, []).append(i)
-                elif not e.body.endswith(b"\n"):
+                elif not flags[i] & _F_NL:
                     self._heads.append(i)
             self._heads.sort(key=lambda i: -self.score[i])
         if not self._conts:
@@ -637,7 +747,7 @@ class Matcher:
         for h in self._heads:
             if self.score[h] == 0:
                 continue
-            lit = self.formats[h].longest_literal.decode("latin-1")
+            lit = self.longest_literal(h).decode("latin-1")
             if lit and lit not in s:
                 continue
             heads = [m for m in self._prefix_matches(h, s)]
@@ -672,4 +782,31 @@ class Matcher:
         return None
 
 
-__all__ = ["Matcher", "MatchResult", "normalise", "match_lines", "run_prog"]
+def matcher_cache_dir():
+    """Where :meth:`Matcher.for_index_file` keeps built matchers."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("LWNLAB_MATCHER_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from lwnlab.printk.sources import cache_root
+
+    return cache_root() / "printk-matchers"
+
+
+def _code_fingerprint() -> str:
+    """lwnlab's version and the source of the code that builds the arrays: a cache made by other code
+    (another release, or an edited fmt.py/match.py) is never loaded."""
+    import hashlib
+    from pathlib import Path
+
+    import lwnlab
+
+    h = hashlib.sha256(f"{lwnlab.__version__}/{MATCHER_CACHE_FORMAT}".encode())
+    for mod in (F.__file__, __file__):
+        h.update(Path(mod).read_bytes())
+    return h.hexdigest()[:16]
+
+
+__all__ = ["Matcher", "MatchResult", "normalise", "match_lines", "run_prog", "matcher_cache_dir", "STATE_FIELDS"]

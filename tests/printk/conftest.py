@@ -9,6 +9,12 @@ SAMPLE = Path(__file__).resolve().parents[2] / "lwnlab" / "printk" / "sample_tre
 EXAMPLES = int(os.environ.get("LWNLAB_HYPOTHESIS_EXAMPLES", "60"))
 
 
+@pytest.fixture(autouse=True)
+def _matcher_cache(tmp_path_factory, monkeypatch):
+    """Built matchers go to a temporary folder, not the user's cache."""
+    monkeypatch.setenv("LWNLAB_MATCHER_CACHE", str(tmp_path_factory.getbasetemp() / "printk-matchers"))
+
+
 @pytest.fixture
 def tree(tmp_path):
     """``tree({"path": "text", ...})`` writes files under a temporary tree root and returns it."""

@@ -115,3 +115,35 @@ def test_threads_give_the_same_answers():
     a, na = m.match_messages(msgs)
     b, nb = m.match_messages(msgs, threads=2)
     assert a.tolist() == b.tolist() and na.tolist() == nb.tolist()
+
+
+def test_matcher_is_cached_per_index_file(tmp_path):
+    from lwnlab.printk.index import build_index
+    from lwnlab.printk.match import Matcher
+
+    ix = build_index(SAMPLE / "v1", progress=False)
+    path = tmp_path / "ix.txt"
+    ix.write(path)
+    cache = tmp_path / "cache"
+    lines = ["[ 1.5] firewatch: CPU1 on fire: 120 C", "nothing like it"]
+    m1, hit1 = Matcher.for_index_file(path, cache_dir=cache)
+    m2, hit2 = Matcher.for_index_file(path, cache_dir=cache)
+    assert (hit1, hit2) == (False, True) and len(list(cache.glob("*.npz"))) == 1
+    for k, v in m1.state().items():
+        assert np.array_equal(v, m2.state()[k]), k
+    r1, r2 = m1.match(lines), m2.match(lines)
+    assert [(r.entry.file, r.entry.line) if r.entry else None for r in r1] == \
+        [(r.entry.file, r.entry.line) if r.entry else None for r in r2] and r2[0].entry is not None
+    assert m2.regex(0).pattern == m1.regex(0).pattern  # formats are parsed on demand
+    # a changed index is another file: built again, the old cache stays
+    path.write_text(path.read_text() + '<3> x.c:1 f "brand new %d"\n')
+    m3, hit3 = Matcher.for_index_file(path, cache_dir=cache)
+    assert not hit3 and len(m3.entries) == len(ix) + 1 and len(list(cache.glob("*.npz"))) == 2
+    assert m3.match(["brand new 7"])[0].entry.file == "x.c"
+    # a damaged cache file is rebuilt, not trusted
+    for p in cache.glob("*.npz"):
+        p.write_bytes(b"junk")
+    m4, hit4 = Matcher.for_index_file(path, cache_dir=cache)
+    assert not hit4 and m4.match(["brand new 7"])[0].entry.file == "x.c"
+    m5, hit5 = Matcher.for_index_file(path, cache_dir=cache)
+    assert hit5
