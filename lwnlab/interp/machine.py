@@ -200,7 +200,7 @@ def build(program: Program, func: str, calls, policy: Policy, sizes: HeapSizes |
     caps += [table_capacity(len(program.names) + 2)] * (2 * ncls)
     nargs = fobj.nparams
     total = len(calls)
-    rows = dict(code=n, oparg=n, cache=n, fn=nf, co_warm=nf, consts=max(1, len(program.consts)),
+    rows = dict(insn=n, fn=nf, co_warm=nf, consts=max(1, len(program.consts)),
                 names=max(1, len(program.names)), sdata=sizes.string_data, shdr=sizes.strings, lhdr=sizes.lists,
                 elem=sizes.elements, ocls=sizes.objects, attr=sizes.objects * sizes.attrs_per_object,
                 rng=sizes.ranges, it=sizes.iterators, dhdr=len(caps), dent=sum(caps), chdr=max(1, ncls),

@@ -8,7 +8,10 @@ How it is laid out:
   it needs with :func:`view1` / :func:`view2` (numpy-style views) or
   :func:`ptr` (a raw pointer, for the hot loop).  So calls between kernels are
   cheap (two arguments instead of fifty arrays) and every kernel has one
-  signature.
+  signature.  An instruction is one 64-byte row of region ``insn``: opcode,
+  argument, then its inline cache (counter first, as in CPython), so the hot
+  loop reaches all three through one pointer (other kernels see the columns
+  as strided arrays, :func:`column` / :func:`columns`).
 * **Values** are two words, ``(tag, payload)``; a float's payload is its
   IEEE-754 bits (:func:`as_float` / :func:`as_bits`).  A push or pop moves 16
   bytes in one cache line.
@@ -109,21 +112,27 @@ FNV_PRIME = 0x100000001B3
 
 # ---------------------------------------------------------------- memory regions: (name, columns)
 REGIONS: tuple[tuple[str, int], ...] = (
-    ("code", 1), ("oparg", 1), ("cache", 4), ("fn", 6), ("co_warm", 1), ("consts", 2), ("names", 1),
+    ("insn", 8), ("fn", 6), ("co_warm", 1), ("consts", 2), ("names", 1),
     ("sdata", 1), ("shdr", 3), ("lhdr", 3), ("elem", 2), ("ocls", 1), ("attr", 2), ("rng", 3), ("it", 3),
     ("dhdr", 4), ("dent", 4), ("chdr", 5), ("vals", 2), ("frames", 6), ("args", 2), ("params", 1), ("fam_on", 1),
     ("state", 1), ("stats", _O.NUM_STATS), ("fails", _O.NUM_FAIL), ("timeline", TL_COLS), ("samples", 4),
     ("percall", 3), ("result", 2), ("print", 2), ("status", 1))
-(R_CODE, R_OPARG, R_CACHE, R_FN, R_CO_WARM, R_CONST, R_NAMES, R_SDATA, R_SHDR, R_LHDR, R_ELEM, R_OCLS, R_ATTR,
+(R_INSN, R_FN, R_CO_WARM, R_CONST, R_NAMES, R_SDATA, R_SHDR, R_LHDR, R_ELEM, R_OCLS, R_ATTR,
  R_RNG, R_IT, R_DHDR, R_DENT, R_CHDR, R_VALS, R_FRAMES, R_ARGS, R_PARAMS, R_FAM_ON, R_STATE, R_STATS, R_FAILS,
  R_TIMELINE, R_SAMPLES, R_PERCALL, R_RESULT, R_PRINT, R_STATUS) = range(len(REGIONS))
 REGION_INDEX = {name: k for k, (name, _) in enumerate(REGIONS)}
+#: the columns of an instruction's row in ``insn`` (one 64-byte row per instruction: the hot loop reaches the
+#: opcode, the argument and the inline cache through one pointer); CPython's order: the counter comes first
+I_OP, I_ARG, I_CACHE = 0, 1, 2
+INSN_COLS = 8
+CACHE_COLS = 4
 
 
 def allocate(rows: dict[str, int]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """One zero-filled int64 buffer holding every region (``rows[name]`` rows each), its layout, and numpy views.
 
-    Regions start on 64-byte boundaries.  A one-column region's view is 1-D, the others are ``[rows, cols]``.
+    Regions start on 64-byte boundaries.  A one-column region's view is 1-D, the others are ``[rows, cols]``;
+    the views also name the columns of ``insn``: ``code``, ``oparg`` (1-D) and ``cache`` (``[rows, 4]``).
     """
     lay = np.zeros((len(REGIONS), 3), np.int64)
     off = 0
@@ -136,6 +145,10 @@ def allocate(rows: dict[str, int]) -> tuple[np.ndarray, np.ndarray, dict[str, np
     for k, (name, cols) in enumerate(REGIONS):
         o, n, _ = (int(x) for x in lay[k])
         views[name] = mem[o:o + n] if cols == 1 else mem[o:o + n * cols].reshape(n, cols)
+    insn = views["insn"]  # its columns as the arrays they used to be: code, oparg, cache (strided views)
+    views["code"] = insn[:, I_OP]
+    views["oparg"] = insn[:, I_ARG]
+    views["cache"] = insn[:, I_CACHE:I_CACHE + CACHE_COLS]
     return mem, lay, views
 
 
@@ -178,6 +191,12 @@ if jit_disabled():  # plain Python (NUMBA_DISABLE_JIT=1): the same views, by num
 
     def ptr(mem, lay, r):
         return mem[lay[r, 0]:]
+
+    def column(mem, lay, r, c):
+        return view2(mem, lay, r)[:, c]
+
+    def columns(mem, lay, r, c, n):
+        return view2(mem, lay, r)[:, c:c + n]
 
     def as_float(p):
         return np.array(p, np.int64).view(np.float64)[()]
@@ -233,6 +252,35 @@ else:
                            meminfo=None)
             return ary._getvalue()
         return arrty(mem, lay, r), codegen
+
+    @intrinsic
+    def column(typingctx, mem, lay, r, c):
+        """Column c of region r as a 1-D (strided) int64 array (no copy)."""
+        _check(mem, lay, r)
+        arrty = _t.Array(_t.int64, 1, "A")
+
+        def codegen(context, builder, sig, args):
+            data, rows, cols = _region(context, builder, sig, args)
+            ary = context.make_array(arrty)(context, builder)
+            populate_array(ary, data=builder.gep(data, [args[3]]), shape=[rows],
+                           strides=[builder.mul(cols, _ir.Constant(_ir.IntType(64), 8))], itemsize=8, meminfo=None)
+            return ary._getvalue()
+        return arrty(mem, lay, r, c), codegen
+
+    @intrinsic
+    def columns(typingctx, mem, lay, r, c, n):
+        """Columns c:c+n of region r as a 2-D (strided) int64 array [rows, n] (no copy)."""
+        _check(mem, lay, r)
+        arrty = _t.Array(_t.int64, 2, "A")
+
+        def codegen(context, builder, sig, args):
+            data, rows, cols = _region(context, builder, sig, args)
+            eight = _ir.Constant(_ir.IntType(64), 8)
+            ary = context.make_array(arrty)(context, builder)
+            populate_array(ary, data=builder.gep(data, [args[3]]), shape=[rows, args[4]],
+                           strides=[builder.mul(cols, eight), eight], itemsize=8, meminfo=None)
+            return ary._getvalue()
+        return arrty(mem, lay, r, c, n), codegen
 
     @intrinsic
     def ptr(typingctx, mem, lay, r):
@@ -846,8 +894,8 @@ def _w_mem():
 @jit(warmup=_w_mem, _nrt=False)
 def quicken(mem, lay, lo, hi):
     """CPython 3.11's _PyCode_Quicken over code[lo:hi]: adaptive forms, quick forms, superinstructions."""
-    code = view1(mem, lay, R_CODE)
-    cache = view2(mem, lay, R_CACHE)
+    code = column(mem, lay, R_INSN, I_OP)
+    cache = columns(mem, lay, R_INSN, I_CACHE, CACHE_COLS)
     params = view1(mem, lay, R_PARAMS)
     fam_on = view1(mem, lay, R_FAM_ON)
     timeline = view2(mem, lay, R_TIMELINE)
@@ -893,8 +941,8 @@ def quicken(mem, lay, lo, hi):
 @jit(_nrt=False, **_INNER)
 def spec_done(mem, lay, pc, old, new, reason, fam, from_miss):
     """Finish a specialization attempt (CPython's success:/failure: labels)."""
-    code = view1(mem, lay, R_CODE)
-    cache = view2(mem, lay, R_CACHE)
+    code = column(mem, lay, R_INSN, I_OP)
+    cache = columns(mem, lay, R_INSN, I_CACHE, CACHE_COLS)
     params = view1(mem, lay, R_PARAMS)
     stats = view2(mem, lay, R_STATS)
     fails = view2(mem, lay, R_FAILS)
@@ -924,8 +972,8 @@ def spec_done(mem, lay, pc, old, new, reason, fam, from_miss):
 @jit(_nrt=False, **_INNER)
 def miss311(mem, lay, pc, fam):
     """3.11's miss: label: count down; at zero back to the adaptive form with adaptive_counter_start()."""
-    code = view1(mem, lay, R_CODE)
-    cache = view2(mem, lay, R_CACHE)
+    code = column(mem, lay, R_INSN, I_OP)
+    cache = columns(mem, lay, R_INSN, I_CACHE, CACHE_COLS)
     c = cache[pc, 0] - 1
     if c <= 0:
         params = view1(mem, lay, R_PARAMS)
@@ -961,9 +1009,9 @@ def adapt(cache, pc, is_adaptive_form, mode, from_miss, stats, fam):
 @jit(_nrt=False, **_INNER)
 def specialize(mem, lay, fam, pc, sp, from_miss):
     """CPython's _Py_Specialize_* for every family: pick a specialized form (writing its cache) or a reason."""
-    code = view1(mem, lay, R_CODE)
-    oparg = view1(mem, lay, R_OPARG)
-    cache = view2(mem, lay, R_CACHE)
+    code = column(mem, lay, R_INSN, I_OP)
+    oparg = column(mem, lay, R_INSN, I_ARG)
+    cache = columns(mem, lay, R_INSN, I_CACHE, CACHE_COLS)
     params = view1(mem, lay, R_PARAMS)
     state = view1(mem, lay, R_STATE)
     vals = view2(mem, lay, R_VALS)
@@ -1393,7 +1441,7 @@ def load_attr(mem, lay, op, pc, sp):
     chdr = view2(mem, lay, R_CHDR)
     params = view1(mem, lay, R_PARAMS)
     intern = params[P_INTERN]
-    sid = view1(mem, lay, R_NAMES)[view1(mem, lay, R_OPARG)[pc]]
+    sid = view1(mem, lay, R_NAMES)[column(mem, lay, R_INSN, I_ARG)[pc]]
     ot = vals[sp - 1, TAG]
     o = vals[sp - 1, VAL]
     h = name_hash(sdata, shdr, sid, params[P_HASH_CACHED])
@@ -1474,7 +1522,7 @@ def store_attr(mem, lay, pc, sp):
     status = view1(mem, lay, R_STATUS)
     intern = params[P_INTERN]
     K = params[P_ATTRS]
-    sid = view1(mem, lay, R_NAMES)[view1(mem, lay, R_OPARG)[pc]]
+    sid = view1(mem, lay, R_NAMES)[column(mem, lay, R_INSN, I_ARG)[pc]]
     ot = vals[sp - 1, TAG]
     o = vals[sp - 1, VAL]
     h = name_hash(sdata, shdr, sid, params[P_HASH_CACHED])
@@ -1519,7 +1567,7 @@ def store_global(mem, lay, pc, sp):
     shdr = view2(mem, lay, R_SHDR)
     dhdr = view2(mem, lay, R_DHDR)
     dent = view2(mem, lay, R_DENT)
-    sid = view1(mem, lay, R_NAMES)[view1(mem, lay, R_OPARG)[pc]]
+    sid = view1(mem, lay, R_NAMES)[column(mem, lay, R_INSN, I_ARG)[pc]]
     h = shdr[sid, S_HASH]
     found, slot = dict_probe(dhdr, dent, NO, sid, h, view1(mem, lay, R_SDATA), shdr,
                              view1(mem, lay, R_PARAMS)[P_INTERN])
@@ -1546,7 +1594,7 @@ def binary_seq(mem, lay, pc, sp):
     tb = vals[sp - 1, TAG]
     a = vals[sp - 2, VAL]
     b = vals[sp - 1, VAL]
-    nb = view1(mem, lay, R_OPARG)[pc]
+    nb = column(mem, lay, R_INSN, I_ARG)[pc]
     kind = nb - 13 if nb >= 13 else nb
     st = ta
     r = NONE
@@ -1662,7 +1710,7 @@ def build_unpack(mem, lay, op, pc, sp):
     lhdr = view2(mem, lay, R_LHDR)
     elem = view2(mem, lay, R_ELEM)
     status = view1(mem, lay, R_STATUS)
-    n = view1(mem, lay, R_OPARG)[pc]
+    n = column(mem, lay, R_INSN, I_ARG)[pc]
     if op == UNPACK_SEQUENCE:
         t = vals[sp - 1, TAG]
         if t != T_LIST and t != T_TUPLE:
@@ -1739,27 +1787,26 @@ def fast(mem, lay):
     (opening one is two loads), and the rarely changed registers (depth, it_top) stay in state.
     """
     st = ptr(mem, lay, R_STATE)
-    code = ptr(mem, lay, R_CODE)
-    oparg = ptr(mem, lay, R_OPARG)
+    ins = ptr(mem, lay, R_INSN)  # INSN_COLS columns: opcode, argument, inline cache (CACHE_COLS)
     vals = ptr(mem, lay, R_VALS)  # 2 columns: tag, payload
     consts = ptr(mem, lay, R_CONST)  # 2 columns
-    cache = ptr(mem, lay, R_CACHE)  # 4 columns
     dhdr = ptr(mem, lay, R_DHDR)  # 4 columns; row 0 globals, row 1 builtins
     dent = ptr(mem, lay, R_DENT)  # 4 columns: key, hash, tag, payload
     stats = ptr(mem, lay, R_STATS)  # NUM_STATS columns
     params = ptr(mem, lay, R_PARAMS)
-    sat_on = params[P_SATURATING] != 0 and params[P_MODE] == 1  # PEP 659's saturating counter: hits count up
-    budget = params[P_MISS_BUDGET]
+    # PEP 659's saturating counter: hits count up to the miss budget (one compare: I64MIN when it is off)
+    sat_budget = params[P_MISS_BUDGET] if params[P_SATURATING] != 0 and params[P_MODE] == 1 else I64MIN
+    lg_hits = NO  # LOAD_GLOBAL_* hits: counted in a register, added to stats on the way out (and in samples)
     pc = st[ST_PC]
     sp = st[ST_SP]
     base = st[ST_BASE]
     steps = st[ST_STEPS]
     err = NO
     while True:
-        op = code[pc]
+        op = ins[INSN_COLS * pc]
         hit = NONE  # a specialized hit: its family (stats row), for the bookkeeping at the bottom
         if op == LOAD_FAST:
-            s = base + oparg[pc]
+            s = base + ins[INSN_COLS * pc + I_ARG]
             t = vals[2 * s]
             steps += 1
             if t == T_NULL:
@@ -1772,18 +1819,20 @@ def fast(mem, lay):
         elif op == STORE_FAST:
             steps += 1
             sp -= 1
-            s = base + oparg[pc]
+            s = base + ins[INSN_COLS * pc + I_ARG]
             vals[2 * s] = vals[2 * sp]
             vals[2 * s + 1] = vals[2 * sp + 1]
             pc += 1
         elif op == LOAD_CONST:
             steps += 1
-            k = oparg[pc]
+            k = ins[INSN_COLS * pc + I_ARG]
             vals[2 * sp] = consts[2 * k]
             vals[2 * sp + 1] = consts[2 * k + 1]
             sp += 1
             pc += 1
-        elif LOAD_FAST__LOAD_FAST <= op <= LOAD_CONST__LOAD_FAST:  # two halves, one dispatch
+        elif op == LOAD_FAST__LOAD_FAST or op == LOAD_FAST__LOAD_CONST or op == STORE_FAST__LOAD_FAST or \
+                op == STORE_FAST__STORE_FAST or op == LOAD_CONST__LOAD_FAST:  # two halves, one dispatch
+            # (equality tests only, here and below: LLVM then turns the whole chain into one jump table)
             steps += 1
             for half in range(2):
                 kind = LOAD_FAST
@@ -1796,7 +1845,7 @@ def fast(mem, lay):
                     kind = LOAD_CONST
                 elif op == STORE_FAST__STORE_FAST:
                     kind = STORE_FAST
-                a = oparg[pc + half]
+                a = ins[INSN_COLS * (pc + half) + I_ARG]
                 if kind == LOAD_FAST:
                     s = base + a
                     if vals[2 * s] == T_NULL:
@@ -1818,12 +1867,14 @@ def fast(mem, lay):
             if err != 0:
                 break
             pc += 2
-        elif op == JUMP_BACKWARD_QUICK or ((op == JUMP_BACKWARD or op == RESUME) and params[P_MODE] != 1):
+        elif op == JUMP_BACKWARD_QUICK or op == JUMP_BACKWARD or op == RESUME:
+            if op != JUMP_BACKWARD_QUICK and params[P_MODE] == 1:
+                break  # 3.11 counts these toward the code object's warmup: run does it
             steps += 1
             if op == RESUME:
                 pc += 1
             else:
-                pc = oparg[pc]
+                pc = ins[INSN_COLS * pc + I_ARG]
                 if steps > params[P_STEP_LIMIT]:
                     err = E_STEPS
                     break
@@ -1832,7 +1883,7 @@ def fast(mem, lay):
                     if n < lay[R_SAMPLES, 1]:
                         samples = ptr(mem, lay, R_SAMPLES)
                         samples[4 * n] = steps
-                        hits = NO  # the running totals are the column sums of stats (kept nowhere else)
+                        hits = lg_hits  # the running totals are the column sums of stats (plus lg_hits)
                         misses = NO
                         for f in range(lay[R_STATS, 1]):
                             hits += stats[NUM_STATS * f + STAT_HIT]
@@ -1848,7 +1899,7 @@ def fast(mem, lay):
             steps += 1
             sp -= 1
             if (vals[2 * sp + 1] != 0) == (op == POP_JUMP_IF_TRUE):
-                tgt = oparg[pc]
+                tgt = ins[INSN_COLS * pc + I_ARG]
                 if tgt <= pc and steps > params[P_STEP_LIMIT]:
                     err = E_STEPS  # the fault names the jump
                     break
@@ -1873,7 +1924,7 @@ def fast(mem, lay):
             pc += 1
         elif op == JUMP_FORWARD:
             steps += 1
-            pc = oparg[pc]
+            pc = ins[INSN_COLS * pc + I_ARG]
         elif op == RETURN_VALUE:
             depth = st[ST_DEPTH]
             frames = ptr(mem, lay, R_FRAMES)  # 6 columns
@@ -1893,27 +1944,27 @@ def fast(mem, lay):
         elif op == LOAD_GLOBAL_BUILTIN or op == LOAD_GLOBAL_MODULE:
             # the hottest specialized instruction gets its own straight line: guard the keys version(s), then an
             # indexed load from the dict's entries (row 0 of dhdr: globals, row 1: builtins)
-            c = 4 * pc
-            if dhdr[D_VERSION] != cache[c + 2]:
+            c = INSN_COLS * pc + I_CACHE
+            if dhdr[D_VERSION] != ins[c + 2]:
                 break
-            if op == LOAD_GLOBAL_BUILTIN and dhdr[4 + D_VERSION] != cache[c + 3]:
+            if op == LOAD_GLOBAL_BUILTIN and dhdr[4 + D_VERSION] != ins[c + 3]:
                 break
-            s = 4 * cache[c + 1]  # the entry's row in dent
+            s = 4 * ins[c + 1]  # the entry's row in dent
             vals[2 * sp] = dent[s + E_TAG]
             vals[2 * sp + 1] = dent[s + E_VAL]
             sp += 1
             steps += 1
-            stats[NUM_STATS * FAM_LOAD_GLOBAL + STAT_HIT] += 1
-            if sat_on and cache[c] < budget:
-                cache[c] += 1
+            lg_hits += 1
+            if ins[c] < sat_budget:
+                ins[c] += 1
             pc += 1
         elif op == LOAD_ATTR_INSTANCE_VALUE or op == STORE_ATTR_INSTANCE_VALUE:
             o = vals[2 * sp - 1]
-            if vals[2 * sp - 2] != T_OBJ or \
-                    ptr(mem, lay, R_CHDR)[5 * ptr(mem, lay, R_OCLS)[o] + C_VERSION] != cache[4 * pc + 2]:
+            c = INSN_COLS * pc + I_CACHE
+            if vals[2 * sp - 2] != T_OBJ or ptr(mem, lay, R_CHDR)[5 * ptr(mem, lay, R_OCLS)[o] + C_VERSION] != ins[c + 2]:
                 break
             attr = ptr(mem, lay, R_ATTR)  # 2 columns
-            s = 2 * (o * params[P_ATTRS] + cache[4 * pc + 1])
+            s = 2 * (o * params[P_ATTRS] + ins[c + 1])
             if op == STORE_ATTR_INSTANCE_VALUE:
                 attr[s] = vals[2 * sp - 4]
                 attr[s + 1] = vals[2 * sp - 3]
@@ -1928,9 +1979,10 @@ def fast(mem, lay):
         elif op == LOAD_ATTR_CLASS:
             chdr = ptr(mem, lay, R_CHDR)  # 5 columns
             c = vals[2 * sp - 1]
-            if vals[2 * sp - 2] != T_CLASS or c != cache[4 * pc + 3] or chdr[5 * c + C_VERSION] != cache[4 * pc + 2]:
+            ic = INSN_COLS * pc + I_CACHE
+            if vals[2 * sp - 2] != T_CLASS or c != ins[ic + 3] or chdr[5 * c + C_VERSION] != ins[ic + 2]:
                 break
-            s = 4 * cache[4 * pc + 1]
+            s = 4 * ins[ic + 1]
             vals[2 * sp - 2] = dent[s + E_TAG]
             vals[2 * sp - 1] = dent[s + E_VAL]
             hit = FAM_LOAD_ATTR
@@ -1982,7 +2034,7 @@ def fast(mem, lay):
                 c = 2 if (x != x or y != y) else (-1 if x < y else (1 if x > y else 0))
             sp -= 1
             vals[2 * sp - 2] = T_BOOL
-            vals[2 * sp - 1] = 1 if cmp_result(c, oparg[pc]) else 0
+            vals[2 * sp - 1] = 1 if cmp_result(c, ins[INSN_COLS * pc + I_ARG]) else 0
             hit = FAM_COMPARE_OP
         elif op == BINARY_SUBSCR_LIST_INT or op == BINARY_SUBSCR_TUPLE_INT or op == STORE_SUBSCR_LIST_INT:
             lhdr = ptr(mem, lay, R_LHDR)  # 3 columns
@@ -2037,9 +2089,9 @@ def fast(mem, lay):
                 sp -= 1
                 if vals[2 * sp + 1] == st[ST_IT_TOP] - 1:
                     st[ST_IT_TOP] -= 1
-                pc = oparg[pc]
+                pc = ins[INSN_COLS * pc + I_ARG]
         elif op == CALL_PY_EXACT_ARGS or op == CALL_LEN or op == CALL_BUILTIN_O:
-            n = oparg[pc]
+            n = ins[INSN_COLS * pc + I_ARG]
             fpos = sp - n - 1 if vals[2 * (sp - n - 2)] == T_NULL else sp - n - 2
             argc = sp - fpos - 1
             ft = vals[2 * fpos]
@@ -2047,7 +2099,8 @@ def fast(mem, lay):
             at = vals[2 * sp - 2]
             av = vals[2 * sp - 1]
             if op == CALL_PY_EXACT_ARGS:
-                if ft != T_FUNC or fid != cache[4 * pc + 1] or argc != cache[4 * pc + 2]:
+                c = INSN_COLS * pc + I_CACHE
+                if ft != T_FUNC or fid != ins[c + 1] or argc != ins[c + 2]:
                     break
                 # push a frame: the arguments become the callee's first locals, in place
                 steps += 1
@@ -2071,8 +2124,8 @@ def fast(mem, lay):
                 frames[f + FR_ITERTOP] = st[ST_IT_TOP]
                 st[ST_DEPTH] = depth + 1
                 stats[NUM_STATS * FAM_CALL + STAT_HIT] += 1
-                if sat_on and cache[4 * pc] < budget:
-                    cache[4 * pc] += 1
+                if ins[INSN_COLS * pc + I_CACHE] < sat_budget:
+                    ins[INSN_COLS * pc + I_CACHE] += 1
                 base = nbase
                 sp = nbase + nl
                 pc = fn[6 * fid + FN_ENTRY]
@@ -2093,7 +2146,7 @@ def fast(mem, lay):
                         break
                     rt = T_INT
                 else:  # CALL_BUILTIN_O: abs, int or float of one argument
-                    if fid != cache[4 * pc + 1]:
+                    if fid != ins[INSN_COLS * pc + I_CACHE + 1]:
                         break
                     isint = at == T_INT or at == T_BOOL
                     if fid == B_ABS and isint:
@@ -2124,15 +2177,16 @@ def fast(mem, lay):
             # the bookkeeping of a hit (stats[f, EXEC] is added up from the hits at the end of the run)
             steps += 1
             stats[NUM_STATS * hit + STAT_HIT] += 1
-            if sat_on and cache[4 * pc] < budget:
-                cache[4 * pc] += 1
+            if ins[INSN_COLS * pc + I_CACHE] < sat_budget:
+                ins[INSN_COLS * pc + I_CACHE] += 1
             pc += 1
+    stats[NUM_STATS * FAM_LOAD_GLOBAL + STAT_HIT] += lg_hits
     if err != 0:
         status = ptr(mem, lay, R_STATUS)
         status[0] = err
         status[1] = pc
         if err == E_UNBOUND:
-            status[2] = oparg[pc]
+            status[2] = ins[INSN_COLS * pc + I_ARG]
     st[ST_PC] = pc
     st[ST_SP] = sp
     st[ST_BASE] = base
@@ -2154,9 +2208,9 @@ def run(mem, lay):
 
     The loop executes every instruction, but hands runs of hot ones to :func:`fast` (see FAST_KIND): a specialized
     instruction always goes there first, so here it is a miss (except the three that allocate or loop)."""
-    code = view1(mem, lay, R_CODE)
-    oparg = view1(mem, lay, R_OPARG)
-    cache = view2(mem, lay, R_CACHE)
+    code = column(mem, lay, R_INSN, I_OP)
+    oparg = column(mem, lay, R_INSN, I_ARG)
+    cache = columns(mem, lay, R_INSN, I_CACHE, CACHE_COLS)
     fn = view2(mem, lay, R_FN)
     consts = view2(mem, lay, R_CONST)
     names = view1(mem, lay, R_NAMES)
