@@ -166,7 +166,7 @@ def demo_rules(real: bool) -> str:
                  {"type": "temporary", "reason": "SensorMissing", "pattern": r"sensor \S+ missing"},
                  {"type": "temporary", "reason": "HotCPU", "pattern": r"^CPU\d+ running hot"},
                  {"type": "permanent", "reason": "KernelOops",
-                  "pattern": r"^BUG: unable to handle kernel NULL pointer dereference at .*$"}]
+                  "pattern": r"^BUG: unable to handle kernel NULL pointer dereference at [0-9a-f]+$"}]
     return json.dumps({"plugin": "kmsg", "source": "kernel-monitor", "rules": rules}, indent=1)
 
 

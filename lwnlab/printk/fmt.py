@@ -265,6 +265,29 @@ class Format:
                 out.append(any_ + _quant(lo, hi, lazy=not for_fsm))
         return "".join(out)
 
+    def regex_marked(self) -> str:
+        """For the rule auditor: :meth:`regex` (automaton flavour), with every character of the fixed
+        text replaced by its *marked* twin (:func:`mark`), while conversions print unmarked latin-1
+        text.  Intersected with a rule whose words must be marked, it tells whether the format's own
+        text can supply those words, or only its arguments."""
+        out = []
+        for p in self.parts:
+            if isinstance(p, bytes):
+                out.append("".join(re.escape(mark(ch)) for ch in p.decode("latin-1")))
+                continue
+            for op in p.program():
+                if op[0] == OP_LIT:
+                    out.append(re.escape(op[1]))
+                elif op[0] == OP_OPT:
+                    out.append("(?:" + re.escape(op[1]) + ")?")
+                elif op[0] == OP_RUN:
+                    _, name, lo, hi = op
+                    out.append(CLASSES[name][0] + _quant(lo, hi, lazy=False))
+                else:
+                    _, lo, hi = op
+                    out.append("[\\x00-\\t\\x0b-\\xff]" + _quant(lo, hi, lazy=False))
+        return "".join(out)
+
     def instantiate(self, rng: random.Random) -> bytes:
         """A message the kernel could print with this format (random arguments)."""
         out = bytearray()
@@ -274,6 +297,14 @@ class Format:
             else:
                 out += _sample_conv(p, rng)
         return bytes(out)
+
+
+MARK_BASE = 0xE000  # marked twins live in the Unicode private use area, U+E000..U+E0FF
+
+
+def mark(ch: str) -> str:
+    """The marked twin of a latin-1 character: the same character, printed by a format's fixed text."""
+    return chr(MARK_BASE + ord(ch))
 
 
 def _quant(lo: int, hi: int, lazy: bool) -> str:
@@ -403,4 +434,4 @@ def _sample_conv(c: Conv, rng: random.Random) -> bytes:
     return s.encode("latin-1")
 
 
-__all__ = ["parse", "Format", "Conv", "CLASSES", "CLASS_IDS", "CLASS_TABLE", "OP_LIT", "OP_RUN", "OP_ANY", "OP_OPT", "INF"]
+__all__ = ["parse", "Format", "Conv", "mark", "MARK_BASE", "CLASSES", "CLASS_IDS", "CLASS_TABLE", "OP_LIT", "OP_RUN", "OP_ANY", "OP_OPT", "INF"]

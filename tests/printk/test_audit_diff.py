@@ -31,7 +31,7 @@ def v2():
     (r"sensor tz0 missing", "match", "firewatch_probe"),                 # "tz0" comes from %s, "missing" is fixed
     (r"fan_set_speed: invalid", "match", "fan_set_speed"),              # __func__ is a %s, "invalid" anchors
     (r"zone CPU\d+ on fire", "wildcard-only", None),                     # only a %s could say "on fire" after zone
-    (r"kernel BUG at", "stale", None),
+    (r"kernel BUG at", "wildcard-only", None),                           # a dev_* "%s %s: " could print it
     (r"link to sensor hub lost", "match", "fw_sensor_read"),            # netdev_warn: outside the kernel's index
     (r"Oops: .* \[#\d+\] PREEMPT SMP", "match", "heat_panic"),
 ])
@@ -46,6 +46,48 @@ def test_verdict_excludes_spurious_substring_anchor(v1):
     # "fire" occurs in "[firewatch]" of another format, whose %s could say "CPU1 on fire": not an anchor
     v = Auditor(v1).audit(r"CPU\d+ on fire")
     assert [e.func for e in v.formats] == ["firewatch_check"]
+
+
+def _aud(*fmts):
+    return Auditor([Entry(fmt=f, func=f"f{i}", file="x.c", line=i) for i, f in enumerate(fmts)])
+
+
+@pytest.mark.parametrize("fmts,pattern,verdict", [
+    # a word printed by the fixed text makes it live, even when other words come from %s
+    ([b"frobnicated %s\n"], r"frobnicated widget quux", "match"),
+    ([b"%s zorched gizmo %d\n"], r"alpha beta zorched gizmo \d+", "match"),
+    ([b"%s: zorched gizmo %d\n"], r"alpha beta zorched gizmo \d+", "wildcard-only"),  # ": " is in the way
+    # the words are in the fixed text, but not where the rule needs them: only the %s can say it
+    ([b"widget %s failed\n"], r"failed widget", "wildcard-only"),
+    ([b"widget %d failed\n"], r"failed widget", "stale"),  # and a %d cannot
+    # a fixed space or colon is no evidence: words are 3+ letters, digits or _
+    ([b"%s %s: %s\n"], r"frobnicated widget: quux", "wildcard-only"),
+    # the old "half the words" rule called these stale although a %s can print them
+    ([b"%s\n", b"thermal %d\n"], r"frobnicated widget quux", "wildcard-only"),
+    ([b"zone %s hot\n"], r"zone frobnicated widget quux", "match"),
+    # nothing can print it: no text conversion, or anchors that do not fit
+    ([b"thermal %d\n", b"fan %u rpm\n"], r"frobnicated widget", "stale"),
+    ([b"%s is hot\n"], r"^widget$", "stale"),
+    ([b"%s is hot\n"], r"^widget is hot$", "match"),  # "hot" is the format's own text
+    ([b"widget is hot\n"], r"^widget is hot$", "match"),
+    # case-insensitive rules compare words in lower case
+    ([b"Widget %s\n"], r"(?i)WIDGET broke", "match"),
+    # %pS prints symbol names: a word can come from it (not from fixed text)
+    ([b"RIP: %pS\n"], r"RIP: foo_bar\+0x", "match"),
+    ([b"at %pS\n"], r"foo_bar\+0x10", "wildcard-only"),
+])
+def test_verdicts_on_hand_made_rules(fmts, pattern, verdict):
+    v = _aud(*fmts).audit(pattern)
+    assert v.verdict == verdict, (pattern, v.verdict, v.note)
+
+
+def test_wildcard_only_says_how_much_the_format_shares():
+    v = _aud(b"%s\n").audit("frobnicated widget")
+    assert v.verdict == "wildcard-only" and "none of the rule's words" in v.note
+    v = _aud(b"frobnicated %d %s\n").audit(r"frobnicated \d+ widget quux")
+    assert v.verdict == "match"
+    v = _aud(b"widget %s failed\n").audit("failed widget")
+    assert v.verdict == "wildcard-only" and "2 of the rule's 2 words" in v.note
 
 
 def test_rules_from_json_and_plain_list():

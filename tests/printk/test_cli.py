@@ -48,6 +48,26 @@ def test_match(indices, tmp_path, capsys):
     assert j["matched"] == 1 and j["results"][0]["lineno"] == 18
 
 
+def test_match_builds_the_matcher_once_per_index(indices, tmp_path, capsys, monkeypatch):
+    from lwnlab.printk.match import Matcher
+
+    builds = []
+    real = Matcher._build_prefilter
+    monkeypatch.setattr(Matcher, "_build_prefilter", lambda self: builds.append(1) or real(self))
+    monkeypatch.setenv("LWNLAB_MATCHER_CACHE", str(tmp_path / "mc"))
+    log = tmp_path / "log"
+    log.write_text("[ 1.5] firewatch: CPU1 on fire: 120 C\n")
+    outs = []
+    for extra in ([], [], ["--no-cache"]):
+        assert main(["printk", "match", str(indices[0]), str(log)] + extra) == 0
+        outs.append(capsys.readouterr().out)
+    assert len(builds) == 2 and outs[0] == outs[1] == outs[2]  # the second call loaded the cached one
+    assert len(list((tmp_path / "mc").glob("*.npz"))) == 1
+    indices[0].write_text(indices[0].read_text().replace("on fire", "ablaze"))
+    assert main(["printk", "match", str(indices[0]), str(log)]) == 0
+    assert len(builds) == 3 and capsys.readouterr().out.startswith("unmatched")  # a changed index: rebuilt
+
+
 def test_audit_and_diff_exit_status(indices, tmp_path, capsys):
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"rules": [{"pattern": r"CPU\d+ on fire", "reason": "CPUOnFire"}]}))
@@ -57,7 +77,7 @@ def test_audit_and_diff_exit_status(indices, tmp_path, capsys):
     assert main(["printk", "audit", str(indices[1]), "--rules", str(rules), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rules"][0]["verdict"] == "wildcard-only"
     stale = tmp_path / "stale.txt"
-    stale.write_text("kernel BUG at\n")
+    stale.write_text("^kernel BUG at \\S+$\n")  # anchored at both ends: no format fits
     assert main(["printk", "audit", str(indices[1]), "--rules", str(stale)]) == 1
     capsys.readouterr()
     assert main(["printk", "diff", str(indices[0]), str(indices[1]), "--rules", str(rules)]) == 1

@@ -50,7 +50,7 @@ def test_rule_checker_updates_as_you_type():
     assert rc.verdict is None
     rc.rule.value = r"CPU\d+ on fire"
     assert rc.verdict.verdict == "match" and rc.verdict.formats[0].func == "firewatch_check"
-    rc.rule.value = "kernel BUG at"
+    rc.rule.value = r"^kernel BUG at \S+$"
     assert rc.verdict.verdict == "stale"
     rc.rule.value = "bad(("
     assert rc.verdict is None and "bad regex" in rc.errors.message
