@@ -62,7 +62,7 @@ def map_program(fd: int, blocks: int = 52):
     out = ["mov %r6, %r1", "mov %r7, 0"]
     for i in range(blocks):
         out += [f"stdw [%r10-8], {i}", f"lddw %r1, map_fd({fd})", "mov %r2, %r10", "add %r2, -8", "call 1",
-                f"jeq %r0, 0, +9", "ldxdw %r3, [%r0+0]", "add %r7, %r3", "ldxw %r4, [%r6+0]", "and %r4, 7",
+                "jeq %r0, 0, +9", "ldxdw %r3, [%r0+0]", "add %r7, %r3", "ldxw %r4, [%r6+0]", "and %r4, 7",
                 "mov %r5, %r0", "add %r5, %r4", "ldxb %r3, [%r5+0]", f"jgt %r3, {i}, +1", "stxdw [%r0+8], %r7",
                 "add %r7, 1", "and %r7, 0xffff"]
     out += ["mov %r0, %r7", "exit"]

@@ -690,7 +690,7 @@ class Verifier:
                 msg = "frame pointer is read only"
             elif msg.startswith("call to pc"):
                 tgt = msg.split()[3].rstrip(",")
-                msg = f"call to invalid destination" if e.pc is None else \
+                msg = "call to invalid destination" if e.pc is None else \
                     f"jump out of range from insn {e.pc} to {tgt}"
             raise _Reject(msg, e.pc if e.pc is not None else 0) from None
         self._resolve_maps()
@@ -826,7 +826,6 @@ class Verifier:
 
     def _resolve_maps(self) -> None:
         """resolve_pseudo_ldimm64(): lddw with a map source names a map the loader knows."""
-        from lwnlab.bpf.helpers import MapSpec
         for pc, x in enumerate(self.insns):
             if x.code != isa.LDDW or x.src == 0 or (pc and self.insns[pc - 1].code == isa.LDDW
                                                      and (pc - 1) in self.ld_maps):
@@ -957,7 +956,6 @@ class Verifier:
         lst = self.explored.setdefault(pc, [])
         key = None
         i = 0
-        looping = False
         while i < len(lst):
             cp = lst[i]
             if cp.branches > 0:
@@ -968,7 +966,6 @@ class Verifier:
                         cp.key = cp.state.key()
                     if cp.key == key and not self.to_budget:
                         raise _Reject(f"infinite loop detected at insn {pc}", pc)
-                    looping = True
                 if self.jmps_processed - self.prev_jmps < 20 and self.processed - self.prev_insns < 100:
                     add_new = False
             elif _subsumes(cp.state, st, (self.live, self.precise), pc):
