@@ -51,7 +51,9 @@ What it models:
   iterations differ only by counters whose bounds advance by fixed steps are fast-forwarded: the
   skip is checked by one abstract iteration from the join of the skipped states (same work, no
   error, counters advanced by one step) and one from the landing state, so the processed count is
-  the plain walk's; an unbounded loop reaches the budget in milliseconds.
+  the plain walk's; an unbounded loop reaches the budget in milliseconds.  Scalars that no check
+  reads (static precision) may change in any way meanwhile (a running sum): they become unknown.
+  A loop whose only changes are such scalars can only end at the budget, and is skipped to it.
 
 Not modelled (refused with a message saying so, or documented): path-sensitive precision (the
 static stand-in is conservative: lwnlab prunes at most as often as the kernel, so its processed
@@ -1014,18 +1016,24 @@ class Verifier:
         if d <= 0 or p1 - p0 != d or not (l0 == l1 == l2):
             return None
         steps = _counter_steps(s0, s1, s2)
+        free: list = []
         if not steps:  # not a linear progression: maybe a loop that can only run into the budget
             fast = self._budget_fast_forward(pc, st, s0, s1, s2, d)
             if fast is not None:
                 return fast
-            self.loop_retry[pc] = self.processed + 64 * d
-            hist.clear()
-            return None
+            mixed = self._mixed_steps(pc, s0, s1, s2)
+            if mixed is None:
+                self.loop_retry[pc] = self.processed + 64 * d
+                hist.clear()
+                return None
+            steps, free = mixed
         m = (self.max_insns - self.processed) // d - 2
         while m >= 4:
-            if self._trial(pc, s2, steps, m, d):
+            if self._trial(pc, s2, steps, m, d, free):
                 new = s2.copy()
                 _advance(new, steps, m)
+                for key in free:
+                    _set(new, *key, _UNKNOWN)
                 new.parent = st.parent
                 self.processed += m * d
                 hist.clear()
@@ -1082,10 +1090,40 @@ class Verifier:
         self.loop_hist.pop(pc, None)
         return w
 
-    def _trial(self, pc: int, s2: State, steps: dict, m: int, d: int) -> bool:
+    def _mixed_steps(self, pc: int, s0: State, s1: State, s2: State):
+        """Linear counters plus scalars no check reads (a running sum): ({key: step}, [free keys]) or None.
+
+        The free scalars become unknown in the trials and after the skip: nothing the walk decides depends
+        on them (static precision), so the verdict is the plain walk's; the log shows them as unknown."""
+        keys = _varying_scalars(s0, s1, s2)
+        if not keys:
+            return None
+        n = len(s2.frames)
+        steps, free = {}, []
+        for key in keys:
+            fi, kind, idx = key
+            a, b, c = _get(s0, *key), _get(s1, *key), _get(s2, *key)
+            st = (b.umin - a.umin, b.umax - a.umax, b.smin - a.smin, b.smax - a.smax)
+            linear = (st == (c.umin - b.umin, c.umax - b.umax, c.smin - b.smin, c.smax - b.smax) and any(st)
+                      and ((a.is_const() and b.is_const() and c.is_const()) or a.var == b.var == c.var)
+                      and kind == "r" or (kind == "s" and False))
+            at = pc if fi == n - 1 else s2.frames[fi + 1].callsite + 1
+            if linear:
+                steps[key] = st
+            elif kind == "r" and not self.precise[at] >> idx & 1:
+                free.append(key)
+            else:
+                return None
+        if not steps or not free:
+            return None
+        return steps, free
+
+    def _trial(self, pc: int, s2: State, steps: dict, m: int, d: int, free: list = ()) -> bool:
         # 1. every skipped iteration at once: the counters hold the join of their values over the m iterations
         w = s2.copy()
         w.parent = None
+        for key in free:
+            _set(w, *key, _UNKNOWN)
         for key, step in steps.items():
             r = _get(s2, *key)
             end = _shifted(r, step, m)
@@ -1105,6 +1143,11 @@ class Verifier:
                                                       got.smax - r.smax) != step:
                 return False
             _set(back, *key, r)
+        for key in free:
+            r = _get(back, *key)
+            if r is None or r.type != SCALAR:
+                return False
+            _set(back, *key, _UNKNOWN)
         if back.key() != w.key():
             return False
         # 2. the extrapolated state itself iterates the same way (the skip lands on the kernel's state)
@@ -1112,9 +1155,18 @@ class Verifier:
         end.parent = None
         if not _advance(end, steps, m):
             return False
+        for key in free:
+            _set(end, *key, _UNKNOWN)
         back = self._one_iteration(pc, end, d)
         nxt = end.copy()
-        return back is not None and _advance(nxt, steps, 1) and back.key() == nxt.key()
+        if back is None or not _advance(nxt, steps, 1):
+            return False
+        for key in free:
+            r = _get(back, *key)
+            if r is None or r.type != SCALAR:
+                return False
+            _set(back, *key, _UNKNOWN)
+        return back.key() == nxt.key()
 
     def _one_iteration(self, pc: int, st: State, d: int) -> State | None:
         """Walk from the loop head until every path ends or comes back to it; the state that comes back."""

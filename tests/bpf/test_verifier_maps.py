@@ -353,3 +353,11 @@ def test_budget_fast_forward_needs_a_loop_that_cannot_leave():
     # explores the exit too, so no fast-forward; the plain walk finds the exit (r1 = 1, 4, 13, 40)
     r = accepts("mov %r0, 0\nmov %r1, 1\nl: mul %r1, 3\nadd %r1, 1\njne %r1, 40, l\nexit")
     assert r.processed == 2 + 3 * 3 + 1
+
+
+def test_running_sums_do_not_stop_the_acceleration():
+    # r0 (a running sum, read by no check) changes non-linearly; the counter r1 is linear: same count as the plain walk
+    text = "mov %r0, 0\nmov %r1, 0\nl: add %r1, 3\nadd %r0, %r1\njlt %r1, 6000, l\nexit"
+    fast, slow = v(text), v(text, accelerate_loops=False)
+    assert fast.accepted and slow.accepted and fast.processed == slow.processed == 6003
+    assert "fast-forwarded" in fast.log
