@@ -276,12 +276,12 @@ def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart
                     slot = (slot + 1) & hmask
         ncand_out[li] = nc
         best = -1
+        undecided = -1
         if nc > 0:
             sc = np.empty(nc, np.int64)
             for q in range(nc):
                 sc[q] = -score[cand[q]] * (nf + 1) + cand[q]
             order = np.argsort(sc)
-            undecided = -1
             for q in range(nc):
                 f = cand[order[q]]
                 if not lits_in_order(buf, s, e, ops, op_start[f], op_start[f + 1], blob):
@@ -292,9 +292,7 @@ def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart
                     break
                 if r < 0 and undecided < 0:
                     undecided = f
-            if best == -1 and undecided >= 0:
-                best = -2 - undecided  # the caller lets re decide that one
-        if best == -1:
+        if best == -1 and undecided < 0:
             for q in range(nokey.shape[0]):
                 f = nokey[q]
                 if not lits_in_order(buf, s, e, ops, op_start[f], op_start[f + 1], blob):
@@ -303,6 +301,10 @@ def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart
                 if r == 1:
                     best = f
                     break
+                if r < 0 and undecided < 0:
+                    undecided = f
+        if best == -1 and undecided >= 0:
+            best = -2 - undecided  # the budget ran out: the caller lets re decide that one
         out[li] = best
     return out
 
