@@ -23,3 +23,12 @@ def no_recompile():
     from lwnlab._jit import no_recompile as ctx
 
     return ctx
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Widget factories open figures; close them after each test so a long session never piles them up."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
