@@ -250,7 +250,7 @@ def _cmd_cc(args) -> int:
     if not args.input:
         raise UsageError("name the C file to compile (or use --header)", field="input")
     if not os.path.exists(args.input):
-        raise UsageError(f"{args.input}: no such file", file=args.input)
+        raise UsageError("no such file", file=args.input)
     out = args.output or (args.input.rsplit(".", 1)[0] + ".o")
     elf.compile_c(os.fspath(args.input), output=out)
     obj = elf.load_object(out)

@@ -87,11 +87,19 @@ def load_rules(path: str | Path) -> list[Rule]:
 
 def parse_rules(text: str, source: str = "") -> list[Rule]:
     rules = []
-    if text.lstrip().startswith(("{", "[")):
+    stripped = text.lstrip()
+    data = None
+    if stripped.startswith("{") or str(source).endswith(".json"):
         try:
             data = json.loads(text)
         except ValueError as e:
             raise ConfigError(f"invalid JSON: {e}", file=source or None) from e
+    elif stripped.startswith("["):  # a JSON list of rules, or a plain list whose first regex is a [class]
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+    if data is not None:
         items = data.get("rules") if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise ConfigError("expected a 'rules' list", file=source or None, field="rules")

@@ -96,6 +96,12 @@ def test_rules_from_json_and_plain_list():
     assert [r.pattern for r in rs] == ["on fire", "x+"] and rs[0].reason == "Hot"
     rs = parse_rules("# comment\non fire\n\n[0-9]+ C\n")
     assert [r.pattern for r in rs] == ["on fire", "[0-9]+ C"]
+    # a plain list whose first regex starts with a character class is not JSON
+    rs = parse_rules("[0-9]+ C$\non fire\n", "r.txt")
+    assert [r.pattern for r in rs] == ["[0-9]+ C$", "on fire"]
+    assert [r.pattern for r in parse_rules('["a+", "b"]')] == ["a+", "b"]  # a JSON list of patterns
+    with pytest.raises(ConfigError, match="invalid JSON"):
+        parse_rules("[0-9]+ C$\n", "rules.json")  # .json must be JSON
     with pytest.raises(ConfigError, match=r"rules\[0\]"):
         parse_rules('{"rules": [{"reason": "no pattern"}]}', "r.json")
     with pytest.raises(ConfigError) as ei:
