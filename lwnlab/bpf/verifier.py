@@ -398,37 +398,10 @@ def _set(st: State, fi: int, kind: str, idx: int, r: Reg) -> None:
         fr.spills[idx] = (r, fr.spills[idx][1])
 
 
-def _counter_steps(s0: State, s1: State, s2: State) -> dict | None:
-    """{(frame, 'r'|'s', index): (dumin, dumax, dsmin, dsmax)} when the three states differ only by scalars
-    whose bounds advance by the same steps each time (a counter, or a bound a loop test refines); None
-    otherwise."""
-    if not (len(s0.frames) == len(s1.frames) == len(s2.frames)):
-        return None
-    steps = {}
-    for fi, (f0, f1, f2) in enumerate(zip(s0.frames, s1.frames, s2.frames)):
-        if f0.callsite != f2.callsite or f0.stack != f1.stack or f1.stack != f2.stack \
-                or f0.spills.keys() != f2.spills.keys() or f1.spills.keys() != f2.spills.keys():
-            return None
-        pairs = [("r", i, f0.regs[i], f1.regs[i], f2.regs[i]) for i in range(11)]
-        pairs += [("s", k, f0.spills[k][0], f1.spills[k][0], f2.spills[k][0]) for k in f2.spills]
-        for kind, idx, a, b, c in pairs:
-            if a == b == c:
-                continue
-            if not (a.type == b.type == c.type == SCALAR):
-                return None
-            if not (a.is_const() and b.is_const() and c.is_const()) and not (a.var == b.var == c.var):
-                return None
-            st = (b.umin - a.umin, b.umax - a.umax, b.smin - a.smin, b.smax - a.smax)
-            if st != (c.umin - b.umin, c.umax - b.umax, c.smin - b.smin, c.smax - b.smax) or not any(st):
-                return None
-            if kind == "s" and f2.spills[idx][1] != 8:
-                return None
-            steps[(fi, kind, idx)] = st
-    return steps or None
-
-
-def _varying_scalars(s0: State, s1: State, s2: State) -> list | None:
-    """The (frame, kind, index) of the scalars that differ between three otherwise equal states."""
+def _differing_scalars(s0: State, s1: State, s2: State) -> list | None:
+    """``[(frame, 'r'|'s', index, a, b, c)]`` for the registers and spilled scalars that differ between three
+    states that are otherwise alike (same frames, stack slot types and spill slots); None when they are not
+    alike, or a slot that differs is not a scalar (a spill: not an 8-byte one)."""
     if not (len(s0.frames) == len(s1.frames) == len(s2.frames)):
         return None
     out = []
@@ -443,8 +416,34 @@ def _varying_scalars(s0: State, s1: State, s2: State) -> list | None:
                 continue
             if not (a.type == b.type == c.type == SCALAR) or (kind == "s" and f2.spills[idx][1] != 8):
                 return None
-            out.append((fi, kind, idx))
-    return out or None
+            out.append((fi, kind, idx, a, b, c))
+    return out
+
+
+def _counter_steps(s0: State, s1: State, s2: State) -> dict | None:
+    """{(frame, 'r'|'s', index): (dumin, dumax, dsmin, dsmax)} when the three states differ only by scalars
+    whose bounds advance by the same steps each time (a counter, or a bound a loop test refines); None
+    otherwise."""
+    slots = _differing_scalars(s0, s1, s2)
+    if slots is None:
+        return None
+    steps = {}
+    for fi, kind, idx, a, b, c in slots:
+        if not (a.is_const() and b.is_const() and c.is_const()) and not (a.var == b.var == c.var):
+            return None
+        st = (b.umin - a.umin, b.umax - a.umax, b.smin - a.smin, b.smax - a.smax)
+        if st != (c.umin - b.umin, c.umax - b.umax, c.smin - b.smin, c.smax - b.smax) or not any(st):
+            return None
+        steps[(fi, kind, idx)] = st
+    return steps or None
+
+
+def _varying_scalars(s0: State, s1: State, s2: State) -> list | None:
+    """The (frame, kind, index) of the scalars that differ between three otherwise equal states."""
+    slots = _differing_scalars(s0, s1, s2)
+    if not slots:
+        return None
+    return [(fi, kind, idx) for fi, kind, idx, *_ in slots]
 
 
 def _shifted(r: Reg, step: tuple, m: int) -> Reg | None:
