@@ -241,18 +241,14 @@ class VerifierLab:
             insns = assemble(body)
             v = verifier.check(insns, self.prog_type.value, maps=specs, privileges=self.caps.privileges,
                                gates=self.caps.gates, privileged=self.caps.privileges.privileged)
-        except VerifierError as e:  # refused before the walk (e.g. a helper the gates forbid)
-            self.verdict = _GateVerdict(e)
         except LwnlabError as e:
             self.errors.show(e)
             self.verdict = None
             self.steps = []
             self.verdict_html.value = self.state_html.value = self.log_html.value = ""
             return
-        else:
-            self.verdict = v
-        v = self.verdict
-        self.steps = _walk_steps(v)
+        self.verdict = v
+        self.steps = [tuple(step) for step in v.insn_states]
         if v.accepted:
             self.verdict_html.value = ('<div style="color:#1b7f3b;font-weight:bold">accepted</div>'
                                        f"<div>{v.processed} instructions processed</div>")
@@ -274,62 +270,12 @@ class VerifierLab:
                                  + _pre(_state_table(state)))
 
 
-@dataclass
-class _GateVerdict:
-    """A refusal before the verifier walks the program (the helper's gate)."""
-
-    err: VerifierError
-    accepted: bool = False
-    processed: int = 0
-
-    @property
-    def pc(self):
-        return self.err.pc
-
-    @property
-    def message(self) -> str:
-        return self.err.message
-
-    @property
-    def log(self) -> str:
-        return getattr(self.err, "log", "") or self.err.message + "\n"
-
-    states: dict = field(default_factory=dict)
-
-
 def _state_table(state: str) -> str:
     """One register per line: ``R1=ctx() R10=fp0`` -> aligned rows."""
     if not state:
         return "(no state recorded at this step)"
     parts = state.split()
     return "\n".join(parts)
-
-
-def _walk_steps(v) -> list:
-    """(pc, instruction text, state after it) for each processed instruction, from the verdict.
-
-    Uses ``v.insn_states`` when the verifier records it (a list of (pc, text, state)); otherwise the
-    log: instruction lines ``N: (code) text`` and state lines ``N: R0=...``/``from A to B: ...``."""
-    steps = getattr(v, "insn_states", None)
-    if steps:
-        return [tuple(s) for s in steps]
-    import re
-
-    out: list = []
-    insn = re.compile(r"^(\d+): \(([0-9a-f]{2})\) (.*)$")
-    state = re.compile(r"^(?:(\d+): |from \d+ to (\d+): )(R\d+=.*)$")
-    last_state = ""
-    for line in v.log.splitlines():
-        m = insn.match(line)
-        if m:
-            out.append([int(m.group(1)), line, last_state])
-            continue
-        m = state.match(line)
-        if m:
-            last_state = m.group(3)
-            if out and m.group(1) is not None and int(m.group(1)) == out[-1][0]:
-                out[-1][2] = last_state
-    return [tuple(s) for s in out]
 
 
 def make_verifier_lab(source: str = UNCHECKED_LOOKUP, prog_type: str = "seccomp",
