@@ -261,20 +261,10 @@ def _cmd_cc(args) -> int:
 
 def _load_for_verify(path: str, section: str | None):
     """(insns, maps from the object file or {}); a .c file is compiled with clang first."""
-    if path.endswith(".c"):
-        import tempfile
+    if path.endswith((".o", ".c")):
+        from lwnlab.bpf.elf import load_c, load_object
 
-        from lwnlab.bpf.elf import compile_c
-
-        with tempfile.TemporaryDirectory(prefix="lwnlab-cc-") as tmp:
-            return _load_for_verify(str(compile_c(path, output=os.path.join(tmp, "prog.o"))), section)
-    if path.endswith(".o"):
-        try:
-            from lwnlab.bpf.elf import load_object
-        except ImportError:
-            raise UsageError(f"{path}: ELF objects need lwnlab.bpf.elf, which this checkout does not have yet; "
-                             "assemble the program (.s) or pass raw instructions (.bin)", file=path) from None
-        obj = load_object(path)
+        obj = load_c(path) if path.endswith(".c") else load_object(path)
         progs = obj.programs
         if section is None:
             if len(progs) != 1:

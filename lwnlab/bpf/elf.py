@@ -152,6 +152,12 @@ def compile_c(source: str | os.PathLike, *, output: str | os.PathLike | None = N
         return out
 
 
+def load_c(source: str | os.PathLike, *, cflags: tuple = ()) -> "ObjectFile":
+    """Compile C (text, or a path to a ``.c`` file) and load the object; the ``.o`` is a temporary."""
+    with tempfile.TemporaryDirectory(prefix="lwnlab-clang-") as tmp:
+        return load_object(compile_c(source, output=os.path.join(tmp, "prog.o"), cflags=cflags))
+
+
 # --------------------------------------------------------------------------- loading
 
 

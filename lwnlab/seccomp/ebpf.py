@@ -131,34 +131,27 @@ class EbpfFilter:
 
     @classmethod
     def from_object(cls, path, *, section: str | None = None, maps: dict | None = None, **kw) -> "EbpfFilter":
-        """From a clang-compiled ELF object (libbpf section "seccomp" by default when there are several)."""
-        try:
-            from lwnlab.bpf.elf import load_object
-        except ImportError:
-            from lwnlab.errors import UnavailableError
+        """From a clang-compiled ELF object (a path, its bytes, or a loaded :class:`~lwnlab.bpf.elf.ObjectFile`);
+        libbpf's section "seccomp" by default when there are several programs."""
+        from lwnlab.bpf.elf import ObjectFile, load_object
 
-            raise UnavailableError("loading ELF objects needs lwnlab.bpf.elf, which this checkout lacks") from None
-        obj = load_object(path)
+        obj = path if isinstance(path, ObjectFile) else load_object(path)
         if section is None and len(obj.programs) > 1 and "seccomp" in obj.programs:
             section = "seccomp"
         insns = obj.program(section)
         allmaps: dict = dict(obj.maps)
         allmaps.update({int(k): v for k, v in (maps or {}).items()})
-        kw.setdefault("name", os.path.basename(str(path)))
-        return cls(insns, maps=allmaps, map_init=getattr(obj, "map_init", None), **kw)
+        kw.setdefault("name", os.path.basename(str(obj.path)))
+        return cls(insns, maps=allmaps, map_init=obj.map_init, **kw)
 
     @classmethod
     def from_file(cls, path: str, **kw) -> "EbpfFilter":
         """``.o`` (ELF), ``.c`` (compiled with clang first) or assembly text (anything else)."""
         if str(path).endswith(".c"):
-            import tempfile
+            from lwnlab.bpf.elf import load_c
 
-            from lwnlab.bpf.elf import compile_c
-
-            with tempfile.TemporaryDirectory(prefix="lwnlab-cc-") as tmp:
-                obj = compile_c(os.fspath(path), output=os.path.join(tmp, "filter.o"))
-                kw.setdefault("name", os.path.basename(str(path)))
-                return cls.from_object(obj, **kw)
+            kw.setdefault("name", os.path.basename(str(path)))
+            return cls.from_object(load_c(os.fspath(path)), **kw)
         with open(path, "rb") as f:
             head = f.read(4)
         if head == b"\x7fELF":

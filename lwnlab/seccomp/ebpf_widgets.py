@@ -532,19 +532,14 @@ class CLab:
 
     def update(self, *_):
         from lwnlab.bpf.disasm import pseudo_c
-        from lwnlab.bpf.elf import compile_c
+        from lwnlab.bpf.elf import load_c
         from lwnlab.bpf.helpers import HELPER_NAMES
         from lwnlab.seccomp.ebpf import EbpfFilter
         from lwnlab.seccomp.filter import Stack
 
         self.errors.clear()
-        import os
-        import tempfile
-
         try:
-            with tempfile.TemporaryDirectory(prefix="lwnlab-c-") as tmp:
-                obj = compile_c(self.source.value, output=os.path.join(tmp, "filter.o"))
-                self.filter = EbpfFilter.from_object(obj)
+            self.filter = EbpfFilter.from_object(load_c(self.source.value))
             self.decisions = Stack([self.filter]).trace(self.trace)
         except LwnlabError as e:
             self.errors.show(e)
