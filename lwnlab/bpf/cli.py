@@ -12,9 +12,10 @@ ALIGN_CHOICES = {"none": 0, "stack": 1, "all": 2}
 
 
 def register(subparsers) -> None:
-    p, sub = group(subparsers, "bpf", "eBPF: assemble, disassemble and run programs (uBPF dialect)",
+    p, sub = group(subparsers, "bpf", "eBPF: assemble, disassemble, run and verify programs; compile C with clang",
                    "The eBPF machine of the seccomp lab: RFC 9669 instructions, a numba interpreter with "
-                   "bounds-checked memory, and an assembler/disassembler in the uBPF dialect.")
+                   "bounds-checked memory, an assembler/disassembler in the uBPF dialect, a verifier checked "
+                   "against the live kernel's, and clang-built C programs loaded like libbpf does.")
 
     a = sub.add_parser("asm", help="assemble uBPF-style text to raw instructions",
                        description="Assemble IN.s (uBPF dialect: mov32 %%r0, 1 / ldxw %%r0, [%%r1+4] / exit) to raw "
