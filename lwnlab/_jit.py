@@ -85,6 +85,119 @@ def jit(fn: Callable | None = None, *, warmup: Callable[[], tuple] | None = None
     return wrap(fn) if fn is not None else wrap
 
 
+class CompileNotice:
+    """Tells the user that lwnlab's kernels are compiling (numba's ``numba:compile`` events).
+
+    numba raises the event only when it really compiles, not when it loads a
+    kernel from its disk cache, so a warm start shows nothing.  Kernels compile
+    nested (a kernel compiles the kernels it calls), so one notice spans the
+    outermost compile and counts every lwnlab kernel finished inside it.
+    """
+
+    def __init__(self):
+        self.depth = 0  # nesting of lwnlab compiles in progress
+        self.done = 0
+        self.bar = None
+        self.t0 = 0.0
+        self.plain = False
+
+    @staticmethod
+    def mode() -> str:
+        """'notebook' (a bar), 'terminal' (a live line), 'plain' (two lines) or '' (say nothing)."""
+        import sys
+
+        env = os.environ.get("LWNLAB_COMPILE_NOTICE", "").strip().lower()
+        if env in ("0", "no", "off", "false"):
+            return ""
+        try:
+            ip = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+        except Exception:  # pragma: no cover - a broken IPython install
+            ip = None
+        if ip is not None and type(ip).__name__ == "ZMQInteractiveShell":
+            return "notebook"
+        try:
+            tty = sys.stderr is not None and sys.stderr.isatty()
+        except (AttributeError, ValueError):  # a replaced or closed stderr
+            tty = False
+        if tty:
+            return "terminal"
+        return "plain" if env in ("1", "yes", "on", "true") else ""
+
+    @staticmethod
+    def _lab(event) -> str | None:
+        disp = event.data.get("dispatcher") if isinstance(event.data, dict) else None
+        mod = getattr(getattr(disp, "py_func", None), "__module__", "") or ""
+        if not mod.startswith("lwnlab."):
+            return None
+        parts = mod.split(".")
+        return ".".join(parts[:2]) if len(parts) > 2 else mod
+
+    def on_start(self, event) -> None:
+        lab = self._lab(event)
+        if lab is None:
+            return
+        self.depth += 1
+        if self.depth > 1:
+            return
+        import time
+
+        self.done, self.t0, self.bar, self.plain = 0, time.perf_counter(), None, False
+        mode = self.mode()
+        desc = f"lwnlab: compiling {lab} with numba, once (cached afterwards)"
+        try:
+            if mode == "notebook":
+                from tqdm.notebook import tqdm
+            elif mode == "terminal":
+                from tqdm import tqdm
+            else:
+                raise ImportError(mode)
+            self.bar = tqdm(desc=desc, leave=False, bar_format="{desc}: {n} kernels [{elapsed}]")
+        except Exception:  # plain mode, or no tqdm / no widgets: a line now and one at the end
+            if mode:
+                import sys
+
+                print(desc + " ...", file=sys.stderr, flush=True)
+                self.plain = True
+
+    def on_end(self, event) -> None:
+        if self._lab(event) is None or self.depth == 0:
+            return
+        self.depth -= 1
+        self.done += 1
+        if self.bar is not None:
+            try:
+                self.bar.update(1)
+                if self.depth == 0:
+                    self.bar.close()
+            except Exception:  # pragma: no cover - a display that went away
+                pass
+        if self.depth == 0:
+            self.bar = None
+            if self.plain:
+                import sys
+                import time
+
+                print(f"lwnlab: compiled {self.done} kernel{'s' if self.done != 1 else ''} in {time.perf_counter() - self.t0:.1f} s",
+                      file=sys.stderr, flush=True)
+
+
+NOTICE = CompileNotice()
+if numba is not None:
+    try:
+        from numba.core import event as _event
+
+        class _Listener(_event.Listener):
+            def on_start(self, event):
+                NOTICE.on_start(event)
+
+            def on_end(self, event):
+                NOTICE.on_end(event)
+
+        _event.register("numba:compile", _Listener())
+    except Exception:  # pragma: no cover - numba's event API moved: compile silently, as before
+        pass
+
+
 def signature_snapshot() -> dict[str, int]:
     """How many compiled signatures each kernel has right now."""
     return {name: len(k.signatures()) for name, k in KERNELS.items()}

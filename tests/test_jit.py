@@ -93,3 +93,28 @@ def test_clear_cache_removes_only_lwnlabs_files(tmp_path):
                                   text=True)
     before, n, after = map(int, out.split())
     assert before >= 3 and n >= 2 and after == 1, (before, n, after)  # the other package's file stays
+
+
+NOTICE_SCRIPT = "from lwnlab import tour; tour.simulate()"
+
+
+def test_a_cold_compile_says_so_and_a_warm_start_says_nothing(tmp_path):
+    run = lambda notice: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", NOTICE_SCRIPT], capture_output=True, text=True, check=True,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "LWNLAB_COMPILE_NOTICE": notice})
+    cold = run("1").stderr
+    assert "lwnlab: compiling lwnlab.tour with numba, once (cached afterwards)" in cold, cold
+    # one notice per outermost compile, each counting the kernels compiled inside it
+    n = sum(int(part.split(" kernel")[0]) for part in cold.split("lwnlab: compiled ")[1:])
+    assert n == len([k for k in _jit.KERNELS if k.startswith("lwnlab.tour.")]), cold
+    assert "compiling" not in run("1").stderr, "a warm start loads from the cache and compiles nothing"
+
+
+def test_the_compile_notice_is_silent_in_pipes_unless_asked(tmp_path):
+    out = subprocess.run([sys.executable, "-c", NOTICE_SCRIPT], capture_output=True, text=True, check=True,
+                         env={**{k: v for k, v in os.environ.items() if k != "LWNLAB_COMPILE_NOTICE"},
+                              "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert out.stderr == ""
+    out = subprocess.run([sys.executable, "-c", NOTICE_SCRIPT], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "b"), "LWNLAB_COMPILE_NOTICE": "0"})
+    assert out.stderr == ""
