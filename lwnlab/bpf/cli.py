@@ -122,18 +122,50 @@ def looks_like_text(raw: bytes) -> bool:
     return all(ch.isprintable() or ch in "\t\r\n" for ch in text) and any(ch.isalpha() for ch in text)
 
 
+def is_elf(path: str) -> bool:
+    """Does the file start with the ELF magic? (decided by content, not by the file's suffix)"""
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def _with_file(e: FilterError, path: str) -> FilterError:
+    """The same error, naming the file it came from (once)."""
+    if e.location.file is not None:
+        return e
+    return FilterError(e.message, file=path, pc=e.pc, line=e.line, column=e.column, field=e.field)
+
+
 def _load(path: str):
-    """A program from text (.s/.asm, or any file that is text) or raw bytes."""
+    """A program from text (.s/.asm, or any file that is text), a BPF ELF object (its only program)
+    or raw bytes."""
     from lwnlab.bpf import asm, program
 
+    if is_elf(path):  # an object file, whatever its name: never disassembled or run as raw slots
+        from lwnlab.bpf.elf import load_object
+
+        obj = load_object(path)
+        if len(obj.programs) != 1:
+            raise UsageError(f"{len(obj.programs)} programs ({', '.join(obj.programs) or 'none'}); "
+                             "'lwnlab bpf verify --section NAME' picks one", file=path)
+        return list(next(iter(obj.programs.values())))
     with open(path, "rb") as f:
         raw = f.read()
     if path.endswith((".s", ".asm", ".S")) or looks_like_text(raw):
         return asm.assemble(raw.decode("utf-8", errors="replace"), file=path)
     try:
-        return program.decode(raw, what=path)
+        return program.decode(raw, what="the program")
     except FilterError as e:
         raise FilterError(e.message, file=path, pc=e.pc) from None
+
+
+def _check(insns, path: str) -> None:
+    """The loader's structural checks, with the file named in the error."""
+    from lwnlab.bpf import program
+
+    try:
+        program.check_program(insns)
+    except FilterError as e:
+        raise _with_file(e, path) from None
 
 
 def _cmd_asm(args) -> int:
@@ -142,7 +174,7 @@ def _cmd_asm(args) -> int:
     with open(args.input) as f:
         insns = asm.assemble(f.read(), file=args.input)
     if not args.no_check:
-        program.check_program(insns)
+        _check(insns, args.input)
     out = args.output or (args.input.rsplit(".", 1)[0] + ".bin")
     with open(out, "wb") as f:
         f.write(program.encode(insns))
@@ -182,6 +214,7 @@ def _run(insns, mem: bytes, budget: int, align: int):
 
 def _cmd_run(args) -> int:
     insns = _load(args.program)
+    _check(insns, args.program)
     res = _run(insns, _hex(args.mem, "mem"), args.budget, ALIGN_CHOICES[args.align])
     if args.json:
         print_json(res.to_json())
@@ -262,10 +295,10 @@ def _cmd_cc(args) -> int:
 
 def _load_for_verify(path: str, section: str | None):
     """(insns, maps from the object file or {}); a .c file is compiled with clang first."""
-    if path.endswith((".o", ".c")):
+    if path.endswith((".o", ".c")) or is_elf(path):
         from lwnlab.bpf.elf import load_c, load_object
 
-        obj = load_c(path) if path.endswith(".c") else load_object(path)
+        obj = load_c(path) if path.endswith(".c") and not is_elf(path) else load_object(path)
         progs = obj.programs
         if section is None:
             if len(progs) != 1:

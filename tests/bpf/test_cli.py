@@ -107,3 +107,50 @@ def test_text_files_are_assembled_whatever_their_name(tmp_path, capsys):
     assert main(["seccomp", "run", str(f), "--syscall", "read", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["data"] == 3
     assert main(["seccomp", "check", str(f)]) == 0
+
+
+def test_elf_files_are_recognised_by_their_magic_not_their_name(tmp_path, capsys):
+    """An ELF file given to disasm/run/verify is loaded as an object: a non-BPF ELF (here the Python
+    executable, renamed) is refused with the machine named, never disassembled or run as raw slots."""
+    import shutil
+    import sys
+
+    host = tmp_path / "prog.bin"
+    shutil.copyfile(sys.executable, host)
+    for cmd in (["bpf", "disasm", str(host)], ["bpf", "run", str(host)], ["bpf", "verify", str(host)]):
+        assert main(cmd) == 2, cmd
+        cap = capsys.readouterr()
+        assert cap.out == ""
+        assert "not a BPF object" in cap.err and str(host) in cap.err, cap.err
+
+
+def test_bpf_object_disassembles_and_runs(tmp_path, capsys):
+    import shutil
+
+    if shutil.which("clang") is None:
+        pytest.skip("clang is not installed (apt-get install clang llvm; CI installs it)")
+    src = tmp_path / "f.c"
+    src.write_text('#include "lwnlab_bpf.h"\nSEC("seccomp")\nint f(struct seccomp_data *ctx)\n'
+                   '{ return ctx->nr == 59 ? SECCOMP_RET_ERRNO | 1 : SECCOMP_RET_ALLOW; }\n')
+    obj = tmp_path / "f.o"
+    assert main(["bpf", "cc", str(src), "-o", str(obj)]) == 0
+    capsys.readouterr()
+    assert main(["bpf", "disasm", str(obj)]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("exit") and ".insn" not in out
+    assert main(["bpf", "run", str(obj), "--mem", "3b000000"]) == 0
+    assert capsys.readouterr().out.strip() == "0x50001"
+
+
+def test_loader_errors_name_the_file(tmp_path, capsys):
+    p = tmp_path / "noexit.s"
+    p.write_text("mov %r0, 1\n")
+    for cmd in (["bpf", "asm", str(p), "-o", str(tmp_path / "x.bin")], ["bpf", "run", str(p)]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert f"{p}, pc 0: last instruction is not an exit" in err, err
+    raw = tmp_path / "t.bin"
+    raw.write_bytes(bytes.fromhex("b700000001000000950000"))
+    assert main(["bpf", "disasm", str(raw)]) == 2
+    err = capsys.readouterr().err
+    assert err.count(str(raw)) == 1 and "pc 1" in err and "not a multiple of 8" in err, err
