@@ -37,7 +37,7 @@ class Filter:
         if isinstance(insns, (bytes, bytearray, memoryview)):
             raw = bytes(insns)
             be = classic.detect_big_endian(raw) if big_endian is None and len(raw) % 8 == 0 and raw else big_endian
-            insns = classic.decode(raw, big_endian=be, what=name or "filter")
+            insns = classic.decode(raw, big_endian=be)
             big_endian = be
         insns = list(insns)
         checked = classic.validate_seccomp(insns)

@@ -105,7 +105,14 @@ def _parse_jsonl(lines, default_arch, file):
             raise SourceError(f"{len(args)} args; a syscall has at most 6", file=file, line=i, field="args")
         args = [_num(a, f"args[{j}]", file, i) for j, a in enumerate(args)]
         arch = obj.get("arch") or default_arch
-        out.append(_make(str(arch), sysc, args, _num(obj.get("ip", 0), "ip", file, i), file, i))
+        d = _make(str(arch), sysc, args, _num(obj.get("ip", 0), "ip", file, i), file, i)
+        if "nr" in obj and "syscall" in obj:  # both given: they must name the same syscall
+            other = _make(str(arch), obj["syscall"], args, 0, file, i) \
+                if isinstance(obj["syscall"], (str, int)) and not isinstance(obj["syscall"], bool) else None
+            if other is None or other.nr != d.nr:
+                raise SourceError(f"nr {d.nr_signed} and syscall {obj['syscall']!r} disagree on {arch}",
+                                  file=file, line=i, field="syscall")
+        out.append(d)
     return out
 
 

@@ -65,9 +65,17 @@ def test_check(bpf, tmp_path, capsys):
     trunc.write_bytes(bytes(13))
     assert main(["seccomp", "check", str(trunc)]) == 2
     assert "multiple of 8" in capsys.readouterr().err
+    # an empty file is a filter of 0 instructions: the kernel's rules refuse it (EINVAL), so exit 1
     empty = tmp_path / "e.bpf"
     empty.write_bytes(b"")
-    assert main(["seccomp", "check", str(empty)]) == 2
+    assert main(["seccomp", "check", str(empty)]) == 1
+    assert "rejected" in capsys.readouterr().out
+    assert main(["seccomp", "check", str(empty), "--json"]) == 1
+    v = json.loads(capsys.readouterr().out)
+    assert v == {**v, "accepted": False, "instructions": 0, "reason": "length"}
+    assert main(["seccomp", "run", str(trunc), "--syscall", "read"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("t.bpf") == 1 and "pc 1" in err, err
 
 
 def test_run_single(bpf, capsys):
@@ -126,6 +134,7 @@ def test_run_bad_input(bpf, capsys, argv, frag):
     ("nr,arch\n1,2\n", "header"),
     ("garbage\n", "not a trace"),
     ('{"nr": 0\n', "invalid JSON"),
+    ('{"nr": 1, "syscall": "read"}\n', "disagree"),
 ])
 def test_bad_traces(bpf, tmp_path, capsys, content, frag):
     t = tmp_path / "bad.trace"

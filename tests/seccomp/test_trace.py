@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from lwnlab.seccomp.data import SeccompData
@@ -49,3 +50,14 @@ def test_shipped_and_synthetic_traces():
     assert rec[0].nr == 59 and rec[-1].nr == 231 and len(rec) == 720
     syn = synthetic_trace(500, seed=3)
     assert len(syn) == 500 and syn == synthetic_trace(500, seed=3)
+
+
+def test_nr_and_syscall_together_must_agree():
+    from lwnlab.errors import SourceError
+
+    (d,) = parse_trace('{"nr": 0, "syscall": "read"}')
+    assert d.nr == 0
+    (d,) = parse_trace('{"nr": 1073742081, "syscall": "openat", "arch": "x32"}')
+    assert d.nr == 0x40000101
+    with pytest.raises(SourceError, match="disagree"):
+        parse_trace('{"nr": 1, "syscall": "read"}')
