@@ -8,6 +8,7 @@ compile anything new (argument types are fixed: int64/uint32 arrays).
 
 from __future__ import annotations
 
+import errno
 import html
 from dataclasses import dataclass, field
 
@@ -92,6 +93,7 @@ class FilterLab:
     result: object = None  # Decision
     path: list = field(default_factory=list)
     kernel: object = None
+    rejected: bytes | None = None  # the assembled filter when the kernel's rules refuse it
 
     def update(self, *_):
         from lwnlab.bpf import classic
@@ -100,14 +102,17 @@ class FilterLab:
 
         self.errors.clear()
         self.kernel_result.value = ""
+        self.filter, self.result, self.path, self.rejected = None, None, [], None
         try:
             try:
                 f = Filter.from_asm(self.source.value, arch=self.arch.value)
             except classic.ClassicRejected as e:
                 from lwnlab.bpf.classic_asm import assemble
+                from lwnlab.seccomp.syscalls import get_arch
 
                 insns = assemble(self.source.value, arch=self.arch.value)
                 self.listing.value = _listing_html(insns, [], self.arch.value, e.pc)
+                self.rejected = classic.encode(insns, get_arch(self.arch.value).big_endian)  # for ask_kernel
                 raise
             args = []
             for i, a in enumerate(self.args):
@@ -124,7 +129,6 @@ class FilterLab:
             dec = Stack([f], cache=False).decide(d)
         except LwnlabError as e:
             self.errors.show(e)
-            self.result = None
             self.verdict.value = ""
             return
         self.filter, self.result, self.path = f, dec, path
@@ -141,11 +145,19 @@ class FilterLab:
         """Install the filter in a child process and make the syscall (x86_64, where allowed)."""
         from lwnlab.seccomp import kernel
 
-        if self.filter is None:
-            return
         ok, why = kernel.available()
         if not ok or self.arch.value != "x86_64":
             self.kernel_result.value = f"<i>kernel oracle unavailable: {html.escape(why if not ok else 'x86_64 only')}</i>"
+            return
+        if self.filter is None and self.rejected:  # lwnlab refuses it: show that the kernel does too
+            accepted, err = kernel.seccomp_accepts(self.rejected)
+            self.kernel = None
+            self.kernel_result.value = "<b>kernel:</b> " + html.escape(
+                "seccomp() accepted the filter" if accepted else
+                f"seccomp() refused the filter: {errno.errorcode.get(err, err)}")
+            return
+        if self.filter is None or self.result is None:
+            self.kernel_result.value = "<i>nothing to ask the kernel: fix the error above first</i>"
             return
         d = self.result.data_in
         nr = d.nr_signed

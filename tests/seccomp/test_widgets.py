@@ -52,6 +52,31 @@ def test_filter_lab_kernel_button():
         assert "unavailable" in lab.kernel_result.value
 
 
+def test_filter_lab_kernel_button_after_an_error():
+    """The button never raises: after a bad edit it explains, for a filter the kernel's rules refuse it
+    shows the kernel refusing it too, and a stale filter is never sent."""
+    import os
+
+    from lwnlab.seccomp import kernel
+
+    lab = Wd.make_filter_lab(syscall="getpid")
+    lab.syscall.value = "nosuch"
+    assert lab.result is None and lab.filter is None
+    lab.ask_kernel()
+    ok, _ = kernel.available()
+    if not ok or os.uname().machine != "x86_64":
+        assert "unavailable" in lab.kernel_result.value
+        return
+    assert "fix the error" in lab.kernel_result.value and lab.kernel is None
+    lab.source.value = "ld [2]\nret ALLOW"
+    lab.ask_kernel()
+    assert "refused the filter: EINVAL" in lab.kernel_result.value
+    lab.source.value = "ld nr\njeq #getpid, 0, 1\nret ERRNO(7)\nret ALLOW"
+    lab.syscall.value = "getpid"
+    lab.ask_kernel()
+    assert lab.kernel.errno == 7 and lab.result.data == 7
+
+
 def test_trace_view_recolours(no_recompile):
     tv = Wd.make_trace_view()
     assert "recorded" in tv.label
