@@ -8,6 +8,9 @@ is linked into and ``name-fix`` maps ``-`` to ``_``.  For a composite object
 name is the composite's, not the file's basename; an object linked into
 several composites gets their names sorted and joined with ``:``
 (``modname = $(subst $(space),:,$(sort $(mod)))`` in scripts/Makefile.lib).
+A ``foo-y`` list makes a composite only when ``foo.o`` itself is in an
+``obj-*`` list (``multi-obj-ym``): mm/Makefile's ``mmu-y := ... mmap.o ...``
+is a plain variable expanded into ``obj-y``, so mmap.c's name is ``mmap``.
 
 We parse ``Makefile``/``Kbuild`` with continuations joined and every
 ``$(CONFIG_...)`` condition taken as true (a superset of all configs), which
@@ -33,7 +36,9 @@ def name_fix(name: str) -> str:
 def _parse_makefile(path: str) -> dict[str, set[str]]:
     """``{object path (relative to the Makefile's dir, without .o): {composite names}}``.
 
-    Objects listed in ``obj-*`` map to themselves (the empty set means "its own module").
+    Objects listed in ``obj-*`` map to themselves (the empty set means "its own module"); a ``foo-y``
+    list counts as composite ``foo`` only when ``foo.o`` is listed in ``obj-*`` (Kbuild's
+    ``multi-obj-ym``), else its objects are built under their own names.
     """
     try:
         text = Path(path).read_text(errors="replace")
@@ -41,6 +46,7 @@ def _parse_makefile(path: str) -> dict[str, set[str]]:
         return {}
     text = re.sub(r"\\\n", " ", text)
     parent: dict[str, set[str]] = {}
+    listed: set[str] = set()  # objects of obj-* lists
     for raw in text.splitlines():
         line = raw.split("#", 1)[0]
         m = _ASSIGN.match(line)
@@ -56,8 +62,11 @@ def _parse_makefile(path: str) -> dict[str, set[str]]:
             obj = word[:-2]
             if lhs in ("obj", "lib"):
                 parent.setdefault(obj, set())
+                listed.add(obj)
             else:
                 parent.setdefault(obj, set()).add(lhs)
+    for obj, names in parent.items():
+        names.intersection_update(listed)  # foo-y without obj-* += foo.o: not a composite
     return parent
 
 

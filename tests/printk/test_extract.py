@@ -315,3 +315,22 @@ def test_extracted_format_round_trips(tmp_path_factory, pieces, macro):
     assert e.fmt == lvl + want
     assert e.debugfs_line().endswith('"' + escape(e.body) + '"')
     assert e.line == 3 and e.func == "f"
+
+
+def test_kbuild_modname_list_variable_is_not_a_composite(tree):
+    """mm/Makefile: ``mmu-y := ... mmap.o`` is a variable expanded into obj-y, not a composite (no
+    ``obj-* += mmu.o``), so mmap.c is built as "mmap" (the kernel's .mmap.o.cmd has -DKBUILD_MODNAME="mmap")."""
+    from lwnlab.printk import kbuild
+
+    root = tree({
+        "mm/Makefile": "mmu-y := nommu.o\nmmu-$(CONFIG_MMU) := highmem.o \\\n\tmmap.o\nobj-y := filemap.o $(mmu-y)\n"
+                       "obj-$(CONFIG_KSM) += ksm-drv.o\nksm-drv-y := ksm.o\n",
+        "mm/mmap.c": '#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt\nvoid f(void) { pr_err("x\\n"); }\n',
+        "mm/ksm.c": '#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt\nvoid g(void) { pr_err("y\\n"); }\n',
+    })
+    kbuild._parse_makefile.cache_clear()
+    assert kbuild.modname_for(root, "mm/mmap.c") == "mmap"
+    assert kbuild.modname_for(root, "mm/ksm.c") == "ksm_drv"  # a real composite still is one
+    by = {e.func: e for e in build_index(root, progress=False)}
+    assert by["f"].text == "mmap: x\n" and by["f"].module == "mmap"
+    assert by["g"].text == "ksm_drv: y\n"
