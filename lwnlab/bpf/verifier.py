@@ -1554,6 +1554,11 @@ class Verifier:
                     st.regs[x.dst] = _unlink(_zext32(src))
             return
         dst = self._read(st, x.dst, pc)
+        if not x.code & isa.BPF_X:  # check_alu_op(): constant operands, checked once both registers are read
+            if op in (isa.BPF_DIV, isa.BPF_MOD) and x.imm == 0:
+                raise _Reject("div by zero", pc)
+            if op in (isa.BPF_LSH, isa.BPF_RSH, isa.BPF_ARSH) and not 0 <= x.imm < (64 if is64 else 32):
+                raise _Reject(f"invalid shift {x.imm}", pc)
         if dst.is_ptr() or src.is_ptr():
             st.regs[x.dst] = self._ptr_alu(pc, x, op, is64, dst, src)
             return

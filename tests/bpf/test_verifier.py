@@ -126,6 +126,28 @@ def test_division_by_possibly_zero_register_is_accepted():
     assert v("ldxw %r2, [%r1+0]\nmov %r0, 7\ndiv %r0, %r2\nmod %r0, %r2\nexit").accepted
 
 
+@pytest.mark.parametrize("text,msg,fine", [
+    ("mov %r0, 1\ndiv %r0, 0\nexit", "div by zero", "mov %r0, 1\ndiv %r0, 1\nexit"),
+    ("mov %r0, 1\nmod32 %r0, 0\nexit", "div by zero", "mov %r0, 1\nmov %r1, 0\nmod32 %r0, %r1\nexit"),
+    ("mov %r0, 1\nsdiv %r0, 0\nexit", "div by zero", "mov %r0, 1\nsdiv %r0, -1\nexit"),
+    ("mov %r0, 1\nlsh %r0, 64\nexit", "invalid shift 64", "mov %r0, 1\nlsh %r0, 63\nexit"),
+    ("mov %r0, 1\nrsh32 %r0, 32\nexit", "invalid shift 32", "mov %r0, 1\nrsh32 %r0, 31\nexit"),
+    ("mov %r0, 1\narsh %r0, -1\nexit", "invalid shift -1", "mov %r0, 1\nmov %r1, -1\narsh %r0, %r1\nexit"),
+])
+def test_constant_division_by_zero_and_oversized_shifts_are_refused(text, msg, fine):
+    """check_alu_op(): a constant divisor of 0 and a constant shift outside [0, width) are refused (EINVAL),
+    unlike the same operations with a register operand, which are defined at run time."""
+    r = rejects(text, msg, pc=1)
+    assert r.message == msg
+    assert v(fine).accepted
+
+
+def test_constant_operand_checks_come_after_the_register_reads():
+    rejects("div %r0, 0\nexit", "R0 !read_ok", pc=0)
+    rejects("lsh %r3, 99\nexit", "R3 !read_ok", pc=0)
+    rejects("mov %r0, 1\nmov %r1, %r10\nlsh %r1, 70\nexit", "invalid shift 70", pc=2)  # before the pointer rules
+
+
 def test_dead_branch_pruned_by_constant_and_by_bounds():
     assert v("mov %r1, 5\njeq %r1, 5, +1\nmov %r0, %r2\nmov %r0, 0\nexit").accepted
     assert v("ldxw %r2, [%r1+0]\nand %r2, 15\njgt %r2, 20, +1\nja +1\nmov %r0, %r3\nmov %r0, 0\nexit").accepted

@@ -170,6 +170,14 @@ def test_generated_programs_accept_reject_like_the_kernel(data):
     "ldxw %r4, [%r1+48]\nneg %r4\nmov %r5, 5\njsge %r5, %r4, +1\nor %r1, 7\nmov %r0, 0\nexit",
     "ldxw %r0, [%r1+0]\nor32 %r0, 4\nmul %r0, -8\njsle %r0, 0x100, +1\nsth [%r10-3], 4\nmov %r0, 0\nexit",
     "jne %r1, 0, +1\nstxw [%r10-24], %r1\nmov %r0, 1\nexit",        # ctx is not known to be non-null
+    # check_alu_op's constant-operand rules (the generators avoid these operands)
+    "mov %r0, 1\ndiv %r0, 0\nexit",
+    "mov %r0, 1\nmod32 %r0, 0\nexit",
+    "mov %r0, 1\nlsh %r0, 64\nexit",
+    "mov %r0, 1\nrsh32 %r0, 32\nexit",
+    "mov %r0, 1\narsh %r0, -1\nexit",
+    "mov %r0, 1\nlsh32 %r0, 31\nexit",
+    "div %r0, 0\nexit",
 ])
 def test_hand_written_cases_agree(text):
     from lwnlab.bpf import asm
