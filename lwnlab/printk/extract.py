@@ -107,6 +107,9 @@ def _builtin_families() -> dict[str, Family]:
             add(Family(f"ata_link_{w}", 1, fmt_level=lv, pr_fmt=True,
                        extra_prefixes=(b"ata%u.%02u: ", b"ata%u: "), kind="ata"))
         add(Family(f"xfs_{w}", 1, level=lv, subsys_prefix=b"%sXFS%s: ", kind="xfs"))
+        # include/linux/net.h: net_ratelimited_function(pr_<level>, fmt, ...) calls pr_<level>(fmt, ...)
+        # (the family is a macro argument, which no wrapper derivation can see)
+        add(Family(f"net_{w}_ratelimited", 0, fmt_level=lv, pr_fmt=True, kind="pr"))
         # not indexed: out-of-line functions
         add(Family(f"netdev_{w}", 1, level=lv, subsys_prefix=b"%s %s %s%s: ", indexed="no",
                    reason="netdev_* are out-of-line functions (include/net/net_debug.h)", kind="netdev"))
@@ -120,7 +123,7 @@ def _builtin_families() -> dict[str, Family]:
     for n in ("pr_devel", "pr_devel_once", "pr_devel_ratelimited", "pr_debug_once"):
         add(Family(n, 0, fmt_level=KERN_LEVEL_MACROS["KERN_DEBUG"], pr_fmt=True, indexed="debug",
                    reason="no_printk() unless DEBUG is defined", kind="pr"))
-    for n in ("pr_debug", "pr_debug_ratelimited"):
+    for n in ("pr_debug", "pr_debug_ratelimited", "net_dbg_ratelimited"):
         add(Family(n, 0, fmt_level=KERN_LEVEL_MACROS["KERN_DEBUG"], pr_fmt=True, indexed="no",
                    reason="dynamic debug (CONFIG_DYNAMIC_DEBUG=y): listed in dynamic_debug/control", kind="pr"))
     for n in ("dev_dbg", "dev_dbg_once", "dev_dbg_ratelimited", "dev_vdbg"):

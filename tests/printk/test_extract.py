@@ -334,3 +334,21 @@ def test_kbuild_modname_list_variable_is_not_a_composite(tree):
     by = {e.func: e for e in build_index(root, progress=False)}
     assert by["f"].text == "mmap: x\n" and by["f"].module == "mmap"
     assert by["g"].text == "ksm_drv: y\n"
+
+
+def test_net_ratelimited_wrappers(tree):
+    """include/linux/net.h: net_<level>_ratelimited(fmt, ...) is net_ratelimited_function(pr_<level>, fmt, ...),
+    so the kernel indexes it as pr_<level> (pr_fmt applied); net_dbg_ratelimited is dynamic debug's.
+    (gcc -E of net/ipv4/route.c with CONFIG_PRINTK_INDEX=y shows the pr_warn entry of each call.)"""
+    root = tree({
+        "net/ipv4/Makefile": "obj-y += route.o\n",
+        "net/ipv4/route.c": '#define pr_fmt(fmt) "IPv4: " fmt\n'
+                            'void f(void) { net_warn_ratelimited("martian destination %pI4 from %pI4, dev %s\\n", a, b, c);\n'
+                            ' net_crit_ratelimited("Bug in ip_route_input_slow(). Please report.\\n");\n'
+                            ' net_dbg_ratelimited("debug %d\\n", 1); }\n',
+    })
+    lines = [e.debugfs_line() for e in build_index(root, progress=False) if e.in_kernel_index]
+    assert lines == ['<4> net/ipv4/route.c:2 f "IPv4: martian destination %pI4 from %pI4, dev %s\\n"',
+                     '<2> net/ipv4/route.c:3 f "IPv4: Bug in ip_route_input_slow(). Please report.\\n"']
+    dbg = [e for e in build_index(root, progress=False) if e.macro == "net_dbg_ratelimited"]
+    assert len(dbg) == 1 and not dbg[0].in_kernel_index and dbg[0].text == "IPv4: debug %d\n"
