@@ -493,6 +493,32 @@ class ProgType:
         return _skb_access(off, size, write)
 
 
+#: the kernel's words (do_check / check_alu_op / check_cond_jmp_op ...) for a malformed instruction, by kind
+_RESERVED = {"alu": "BPF_ALU", "mov": "BPF_MOV", "neg": "BPF_NEG", "alu_end": "BPF_END", "ldx": "BPF_LDX",
+             "ldxsx": "BPF_LDX", "st": "BPF_ST", "stx": "BPF_STX", "atomic": "BPF_STX", "ld_abs": "BPF_LD_[ABS|IND]",
+             "ld_ind": "BPF_LD_[ABS|IND]", "lddw": "BPF_LD_IMM64", "ja": "BPF_JA", "jmp": "BPF_JMP/JMP32",
+             "call": "BPF_CALL", "exit": "BPF_EXIT"}
+
+
+def _malformed_in_kernel_words(insns: list, pc: int, detail: str) -> str:
+    """The loader's structural complaint about insns[pc] as the kernel's verifier words it, lwnlab's
+    detail in parentheses: 'BPF_ALU uses reserved fields (reserved field imm is 5, must be 0 for add)'."""
+    x = insns[pc]
+    info = isa.OPCODES.get(x.code)
+    if info is None:  # do_check(): an LDX of an unknown mode or size is "reserved fields", the rest unknown
+        if x.code & 7 == isa.BPF_LDX:
+            return f"BPF_LDX uses reserved fields (unknown opcode {x.code:02x})"
+        return f"unknown opcode {x.code:02x}"
+    if info.kind == "atomic" and info.imms is not None and x.imm not in info.imms:
+        return f"BPF_ATOMIC uses invalid atomic opcode {x.imm & M32:02x}"
+    if info.kind == "lddw" and detail.startswith(("invalid second slot", "lddw is missing")):
+        return f"invalid BPF_LD_IMM insn ({detail})"
+    if detail.startswith(("reserved field", "invalid offset", "invalid immediate", "invalid register",
+                          "call with src_reg")) and info.kind in _RESERVED:
+        return f"{_RESERVED[info.kind]} uses reserved fields ({detail})"
+    return detail
+
+
 def _seccomp_access(off: int, size: int, write: bool) -> str | None:
     # seccomp_is_valid_access() of the 2021 RFC patch set (proposed, never merged)
     if write:
@@ -693,6 +719,8 @@ class Verifier:
                 tgt = msg.split()[3].rstrip(",")
                 msg = "call to invalid destination" if e.pc is None else \
                     f"jump out of range from insn {e.pc} to {tgt}"
+            elif e.pc is not None and e.pc < len(self.insns):
+                msg = _malformed_in_kernel_words(self.insns, e.pc, msg)
             raise _Reject(msg, e.pc if e.pc is not None else 0) from None
         self._resolve_maps()
         from lwnlab.bpf.program import subprogram_starts

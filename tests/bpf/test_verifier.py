@@ -273,3 +273,23 @@ def test_negated_bounds_prune_a_branch():
 
 def test_pointer_offset_out_of_bounds():
     rejects("ldxw %r5, [%r1+0]\nneg %r5\nadd %r1, %r5\nmov %r0, 0\nexit", "makes ctx pointer be out of bounds")
+
+
+@pytest.mark.parametrize("insn,msg", [
+    ((0x0F, 0, 2, 0, 5), "BPF_ALU uses reserved fields"),         # add r0, r2 with imm != 0
+    ((0xB4, 0, 0, 16, 1), "BPF_MOV uses reserved fields"),        # mov32 with an offset
+    ((0x84, 0, 0, 0, 1), "BPF_NEG uses reserved fields"),
+    ((0xD4, 0, 8, 0, 16), "BPF_END uses reserved fields"),
+    ((0x7B, 10, 2, -8, 7), "BPF_STX uses reserved fields"),
+    ((0xC3, 10, 2, -8, 0x10), "BPF_ATOMIC uses invalid atomic opcode 10"),
+    ((0x1D, 0, 2, 0, 9), "BPF_JMP/JMP32 uses reserved fields"),
+    ((0x29, 0, 1, 0, 0), "BPF_LDX uses reserved fields"),
+    ((0xE2, 0, 0, 0, 0), "unknown opcode e2"),
+])
+def test_malformed_instructions_are_refused_in_the_kernels_words(insn, msg):
+    """Structural refusals read like the live kernel's log line (lwnlab's detail in parentheses)."""
+    from lwnlab.bpf.program import Insn
+
+    prog = [Insn(0xB7, 0, 0, 0, 0), Insn(0xB7, 2, 0, 0, 1), Insn(0x7B, 10, 2, -8, 0), Insn(*insn), Insn(0x95)]
+    r = verifier.check(prog, "socket_filter", privileged=True)
+    assert not r.accepted and r.pc == 3 and r.message.startswith(msg), r.message
