@@ -194,7 +194,9 @@ def _cmd_check(args) -> int:
 
         ok, why = kernel.available()
         if ok:
-            acc, err = kernel.seccomp_accepts(classic.encode(insns, be))
+            # the live kernel reads struct sock_filter in its own byte order; a big-endian target's filter
+            # (libseccomp's s390x/ppc64/mips export) is the same program, so it is handed over in host order
+            acc, err = kernel.seccomp_accepts(classic.encode(insns, sys.byteorder == "big"))
             verdict["kernel"] = {"accepted": acc, "errno": err}
         else:
             verdict["kernel"] = {"unavailable": why}

@@ -161,6 +161,27 @@ def test_check_with_kernel(bpf, capsys):
     assert json.loads(capsys.readouterr().out)["kernel"]["accepted"] is True
 
 
+def test_check_with_kernel_big_endian_filter(tmp_path, capsys):
+    """A big-endian target's filter (as libseccomp exports s390x's) is the same program: the live kernel
+    is asked about it in its own byte order, and agrees with lwnlab on both verdicts."""
+    from lwnlab.seccomp import kernel
+
+    ok, why = kernel.available()
+    if not ok:
+        pytest.skip(f"no live kernel oracle: {why}")
+    for text, accepted in (("ld arch\njeq #AUDIT_ARCH_S390X, 1, 0\nret KILL\nld args[2]\nret a\n", True),
+                           ("ld [2]\nret ALLOW\n", False)):
+        src = tmp_path / "be.s"
+        src.write_text(text)
+        out = tmp_path / "be.bpf"
+        assert main(["seccomp", "asm", str(src), "--arch", "s390x", "-o", str(out)]) == 0
+        assert out.read_bytes()[:2] == b"\x00\x20"  # big-endian code 0x0020
+        capsys.readouterr()
+        assert main(["seccomp", "check", str(out), "--kernel", "--json"]) == (0 if accepted else 1)
+        v = json.loads(capsys.readouterr().out)
+        assert v["big_endian"] is True and v["accepted"] is accepted and v["kernel"]["accepted"] is accepted
+
+
 def test_run_path(bpf, capsys):
     assert main(["seccomp", "run", str(bpf), "--arch", "x32", "--syscall", "read", "--path"]) == 0
     out = capsys.readouterr().out
