@@ -386,10 +386,15 @@ def _print_maps(stack, names, args) -> None:
         return
     if args.json:
         return
-    for prog, snap in _maps_json(stack, names).items():
-        for mname, content in snap.items():
-            items = ", ".join(f"{k}: {v}" for k, v in content.items()) or "(empty)"
-            print(f"map {mname} ({prog}): {items}")
+    from lwnlab.bpf.helpers import BPF_MAP_TYPE_ARRAY
+
+    for i, snap in stack.snapshot().items():
+        for mname, content in _jsonable(snap).items():
+            m = stack.filters[i].maps[mname]
+            # array slots always exist (preallocated, zeroed): the snapshot lists the non-zero ones
+            none = "(all zero)" if m.spec.type == BPF_MAP_TYPE_ARRAY else "(empty)"
+            items = ", ".join(f"{k}: {v}" for k, v in content.items()) or none
+            print(f"map {mname} ({names[i]}): {items}")
 
 
 def _line(dec) -> str:

@@ -215,6 +215,11 @@ def test_run_ebpf_trace_is_stateful(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert "ALLOW" in lines[0] and "ALLOW" in lines[1] and "ERRNO(1)" in lines[2] and "filter 0" in lines[2]
     assert any(ln.startswith("map counts") and "39: 3" in ln for ln in lines)
+    assert any(ln.startswith("map limit") and ln.endswith(": 0: 2") for ln in lines)
+    # an array map's slots always exist (zeroed): with no non-zero slot it is "all zero", not "empty"
+    assert main(["seccomp", "run", "--ebpf", COUNT, "--trace", str(tr), "--show-maps"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(ln.startswith("map limit") and ln.endswith("(all zero)") for ln in lines), lines
 
 
 def test_run_ebpf_stacked_after_classic(bpf, capsys):
