@@ -146,7 +146,21 @@ class EbpfFilter:
 
     @classmethod
     def from_file(cls, path: str, **kw) -> "EbpfFilter":
-        """``.o`` (ELF), ``.c`` (compiled with clang first) or assembly text (anything else)."""
+        """``.o`` (ELF), ``.c`` (compiled with clang first) or assembly text (anything else).
+
+        Every refusal (loader, gates, verifier) names the file as well as the pc."""
+        try:
+            return cls._from_file(path, **kw)
+        except LwnlabError as e:
+            if e.location.file is None:
+                import dataclasses
+
+                e.location = dataclasses.replace(e.location, file=os.fspath(path))
+                e.args = (e.describe(),)
+            raise
+
+    @classmethod
+    def _from_file(cls, path: str, **kw) -> "EbpfFilter":
         if str(path).endswith(".c"):
             from lwnlab.bpf.elf import load_c
 

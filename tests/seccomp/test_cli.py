@@ -267,6 +267,24 @@ def test_run_ebpf_bad_input(tmp_path, capsys, prog, extra, frag):
     assert frag in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("prog,verify,frag", [
+    ("call 999\nexit\n", False, "pc 0: invalid func unknown#999"),
+    ("mov %r0, 1", False, "pc 0: last instruction"),
+    ("ldxw %r0, [%r1+64]\nexit\n", True, "pc 0: invalid bpf_context access off=64 size=4"),
+    ("mov %r0, 0\nlddw %r1, map_fd(7)\nexit\n", True, "pc 1: fd 7 is not pointing to valid bpf_map"),
+])
+def test_run_ebpf_refusals_name_the_file_and_the_pc(tmp_path, capsys, prog, verify, frag):
+    """With several --ebpf programs the pc alone does not say which one was refused."""
+    ok = tmp_path / "ok.s"
+    ok.write_text("mov %r0, 0x7fff0000\nexit\n")
+    p = tmp_path / "bad.s"
+    p.write_text(prog)
+    argv = ["seccomp", "run", "--ebpf", str(ok), "--ebpf", str(p), "--syscall", "read"]
+    assert main(argv + ([] if verify else ["--no-verify"])) == 2
+    err = capsys.readouterr().err
+    assert f"{p}, {frag}" in err, err
+
+
 def test_run_ebpf_usage_errors(bpf, tmp_path, capsys):
     assert main(["seccomp", "run", "--syscall", "read"]) == 2
     assert "at least one filter" in capsys.readouterr().err
