@@ -52,6 +52,9 @@ KIND_DEFAULTS: dict[str, dict[str, float]] = {
     "cxl": {"read_latency_ns": 200.0, "write_latency_ns": 200.0, "read_bw_mbps": 50_000.0, "write_bw_mbps": 50_000.0},
 }
 
+#: most accesses one run may simulate (seconds * accesses_per_sec), so that no input makes a run take days
+MAX_ACCESSES = 10**10
+
 PATTERNS = ("uniform", "zipf", "gaussian", "pareto", "scan", "hotset")
 
 
@@ -291,6 +294,8 @@ def validate(cfg: SimConfig) -> SimConfig:
             raise ConfigError(f"node {c.cpu_node} has no CPUs", field=f"{w}.cpu_node")
         if c.soft_limit_pages is not None:
             _need_int(f"{w}.soft_limit_pages", c.soft_limit_pages, 0)
+        if not isinstance(c.name, str):
+            raise ConfigError("expected a string", field=f"{w}.name")
     if total > (1 << 31) - 1:
         raise ConfigError("at most 2**31-1 pages in all cgroups together", field="cgroups")
     p = cfg.policy
@@ -333,6 +338,10 @@ def validate(cfg: SimConfig) -> SimConfig:
     if cfg.accesses_per_sec % 1000:
         raise ConfigError(f"must be a multiple of 1000 (the simulation ticks every millisecond), got {cfg.accesses_per_sec}",
                           field="accesses_per_sec")
+    if cfg.seconds * cfg.accesses_per_sec > MAX_ACCESSES:
+        raise ConfigError(f"seconds * accesses_per_sec = {cfg.seconds * cfg.accesses_per_sec:.3g} accesses: at most "
+                          f"{MAX_ACCESSES:.0e} per run (minutes of CPU time at 20-50 M accesses/s)",
+                          field="seconds")
     _need_int("seed", cfg.seed, 0, (1 << 63) - 1)
     if cfg.distances is not None:
         d = cfg.distances
@@ -341,6 +350,13 @@ def validate(cfg: SimConfig) -> SimConfig:
         for i in range(nn):
             for j in range(nn):
                 _need_int(f"distances[{i}][{j}]", d[i][j], 1, 255)
+                # drivers/acpi/numa/srat.c slit_valid(): LOCAL_DISTANCE (10) on the diagonal, more elsewhere
+                if i == j and d[i][j] != 10:
+                    raise ConfigError(f"a node's distance to itself is LOCAL_DISTANCE (10), got {d[i][j]}",
+                                      field=f"distances[{i}][{j}]")
+                if i != j and d[i][j] <= 10:
+                    raise ConfigError(f"a remote distance must be > LOCAL_DISTANCE (10), got {d[i][j]}",
+                                      field=f"distances[{i}][{j}]")
     return cfg
 
 
@@ -410,6 +426,9 @@ def config_from_dict(data: dict, *, base: SimConfig | None = None) -> SimConfig:
             _build(cls, {**{f.name: getattr(getattr(base, k), f.name) for f in fields(cls)}, **v}, k)
             kw[k] = dataclasses.replace(getattr(base, k), **v)
         elif k == "distances":
+            if v is not None and not isinstance(v, list):
+                raise ConfigError(f"expected a list of rows (an NxN matrix) or null, got {type(v).__name__}",
+                                  field="distances")
             kw[k] = None if v is None else tuple(tuple(r) if isinstance(r, list) else r for r in v)
         else:
             kw[k] = v

@@ -733,6 +733,34 @@ def policy_ints(cfg, **override) -> np.ndarray:
     return ip
 
 
+def memory_available() -> int | None:
+    """Bytes of memory this machine can still give (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def state_bytes(npages: int, seconds: int, nn: int, ncg: int) -> int:
+    """Bytes of simulation state: BYTES_PER_PAGE per modelled page plus the per-second series."""
+    return npages * BYTES_PER_PAGE + seconds * (NS + nn * NNS + ncg * NCS) * 8
+
+
+def _check_memory(npages: int, seconds: int, nn: int, ncg: int) -> None:
+    from lwnlab.errors import ConfigError
+
+    need = state_bytes(npages, seconds, nn, ncg)
+    avail = memory_available()
+    if avail is not None and need > 0.8 * avail:
+        raise ConfigError(f"{npages:,} pages need {need / 2**30:.1f} GiB of simulation state "
+                          f"({BYTES_PER_PAGE} bytes per page), more than this machine has free "
+                          f"({avail / 2**30:.1f} GiB available)", field="cgroups")
+
+
 def prepare(cfg, **policy_override):
     """Validate ``cfg`` and build every array :func:`simulate` takes: (args tuple, machine)."""
     import dataclasses
@@ -764,6 +792,7 @@ def prepare(cfg, **policy_override):
         lower[i, :lower_n[i]] = m.lower_tier[i]
     cg_i, cg_f = compile_cgroups(cfg.cgroups)
     npages = int(sum(c.pages for c in cfg.cgroups))
+    _check_memory(npages, cfg.seconds, nn, ncg)
     page_node = np.full(npages, NODE_NONE, np.int8)
     flags = np.zeros(npages, np.uint8)
     stamp = np.zeros(npages, np.uint32)

@@ -69,3 +69,43 @@ def test_machine_json(capsys):
     n0 = d["nodes"][0]
     assert n0["memory_tier"] == 4 and n0["toptier"] and n0["demotion_targets"] == [1]
     assert d["nodes"][1]["memory_tier"] == 22
+
+
+def test_more_bad_configs_are_clear_errors(capsys, tmp_path):
+    cases = {
+        '{"distances": 5}': "distances",                                   # was: internal error (TypeError)
+        '{"distances": [[10, 5], [5, 10]]}': "distances[0][1]",             # slit_valid(): remote > 10
+        '{"distances": [[20, 30], [30, 10]]}': "distances[0][0]",           # slit_valid(): local == 10
+        '{"cgroups": [{"pages": 100, "name": 3}]}': "cgroups[0].name",      # was accepted
+        '{"seconds": 100000, "accesses_per_sec": 10000000000}': "seconds",  # 1e15 accesses: would run for days
+    }
+    for text, field in cases.items():
+        f = tmp_path / "bad.json"
+        f.write_text(text)
+        assert main(["memtier", "run", "--config", str(f)]) == 2, text
+        err = capsys.readouterr().err
+        assert err.startswith("lwnlab: error:") and f"'{field}'" in err and "internal" not in err, (text, err)
+
+
+def test_more_pages_than_memory_is_a_clear_error_not_an_oom(capsys, tmp_path, monkeypatch):
+    from lwnlab.memtier import sim
+
+    monkeypatch.setattr(sim, "memory_available", lambda: 100 << 20)   # 100 MiB free
+    f = tmp_path / "big.json"
+    f.write_text('{"nodes": [{"pages": 4096}], "cgroups": [{"pages": 10000000}]}')   # 140 MB of page state
+    assert main(["memtier", "run", "--config", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "'cgroups'" in err and "GiB" in err and "14 bytes per page" in err
+
+
+def test_preset_configs_round_trip_through_the_cli(capsys, tmp_path):
+    assert main(["memtier", "presets", "--json"]) == 0
+    presets = json.loads(capsys.readouterr().out)
+    for name, d in presets.items():
+        f = tmp_path / f"{name}.json"
+        f.write_text(json.dumps(d["config"]))
+        assert main(["memtier", "machine", "--config", str(f), "--json"]) == 0
+        assert main(["memtier", "machine", "--preset", name, "--json"]) == 0
+        out = capsys.readouterr().out
+        a, b = out.split("\n{", 1)[0], "{" + out.split("\n{", 1)[1]
+        assert json.loads(a) == json.loads(b)
