@@ -257,15 +257,25 @@ def task_scan_min(rss_pages: int, scan_size_mb: int = 256, scan_period_min_ms: i
     return max(floor, scan)
 
 
-def scan_period_ms(policy) -> int:
-    """The window period used: the kernel's task_scan_start() for a fresh process (rss 0), unless overridden.
+def scan_period_ms(policy, rss_pages: int = 0) -> int:
+    """The first window period: ``policy.scan_period_ms`` if pinned, else the kernel's task_scan_start().
 
-    In tiering-only mode (2) task_numa_fault() returns before task_numa_placement(), so
-    update_task_scan_period() never runs and the period keeps this first value.
+    task_tick_numa() sets ``numa_scan_period = task_scan_start(p)`` on the first tick after
+    scan_delay of runtime, from the RSS the process has by then (a pass over the resident memory
+    takes scan_period_min).  The simulation then follows update_task_scan_period(): in tiering mode
+    every promoted page reaches task_numa_fault() as a private, non-local fault, so after each
+    complete pass the period doubles, up to task_scan_max() (see :func:`lwnlab.memtier.sim.task_numa_fault`).
     """
     if policy.scan_period_ms is not None:
         return int(policy.scan_period_ms)
-    return task_scan_min(0, policy.scan_size_mb, policy.scan_period_min_ms)
+    return task_scan_min(rss_pages, policy.scan_size_mb, policy.scan_period_min_ms)
+
+
+def task_scan_max(rss_pages: int, scan_size_mb: int = 256, scan_period_min_ms: int = 1000,
+                  scan_period_max_ms: int = 60000) -> int:
+    """fair.c ``task_scan_max()`` without a numa_group: max(task_scan_min, scan_period_max / windows)."""
+    return max(task_scan_min(rss_pages, scan_size_mb, scan_period_min_ms),
+               scan_period_max_ms // task_nr_scan_windows(rss_pages, scan_size_mb))
 
 
 # ----------------------------------------------------------------------------- cost model

@@ -136,8 +136,11 @@ class Policy:
     scan_period_max_ms: int = _doc("debugfs numa_balancing/scan_period_max_ms (60000); also the adjuster's period", 60000)
     scan_size_mb: int = _doc("debugfs numa_balancing/scan_size_mb (256)", 256)
     scan_period_ms: int | None = _doc(
-        "time between scan windows; None = the kernel's task_scan_start() for a new process (tiering-only mode never "
-        "adapts it): max(1000 // (MAX_SCAN_WINDOW // scan_size), scan_period_min)", None)
+        "None = the kernel's scan period: task_scan_start() from the RSS at the first tick after scan_delay "
+        "(max(1000 / (MAX_SCAN_WINDOW / scan_size), scan_period_min / windows)), then update_task_scan_period() "
+        "after each complete pass (tiering: promoted pages are non-local faults, so it doubles up to "
+        "task_scan_max() = max(that, scan_period_max / windows)).  A number pins the time between windows "
+        "(model only: the kernel has no such knob)", None)
     watermark_scale_factor: int = _doc("sysctl vm.watermark_scale_factor (10 = 0.1%)", 10)
     min_free_kbytes: int | None = _doc("sysctl vm.min_free_kbytes; None = int_sqrt(lowmem_kB*16) clamped to [128, 262144]", None)
     hz: int = _doc("CONFIG_HZ (Debian: 250): jiffies_to_msecs() resolution of the access-time stamps", 250)

@@ -14,6 +14,16 @@ from lwnlab.memtier.params import CgroupSpec, NodeSpec, Policy, SimConfig
 
 TIERING = dict(numa_balancing=2, demotion_enabled=True)
 
+#: The published runs used processes of tens to hundreds of GB: task_nr_scan_windows() is then in
+#: the hundreds, task_scan_min() sits at the MAX_SCAN_WINDOW floor (1000 / (2560 / 256) = 100 ms) and
+#: task_scan_max() = 60000 / windows is close to it (234 ms at 64 GiB, 100 ms from 150 GiB on), so
+#: update_task_scan_period() can hardly slow the scanner down: every page is scanned at a steady
+#: pace.  A scaled-down process of a few hundred MB would instead see its period double after every
+#: pass, up to 60 s, as a small process on a real kernel does.  The presets that reproduce those
+#: large-machine experiments therefore pin the window period to one pass per scan_period_min
+#: (1000 ms for a process of <= 256 MB); 'default' keeps the kernel's own dynamics for its 1 GiB process.
+LARGE_PROCESS_SCAN = dict(scan_period_ms=1000)
+
 
 def default() -> SimConfig:
     """DRAM 256 MiB + PMEM 1 GiB; one pmbench-like process (Gaussian, 80:20) over 1 GiB; tiering and demotion on."""
@@ -47,7 +57,7 @@ def ladder() -> SimConfig:
     return SimConfig(
         nodes=(NodeSpec(pages=1 << 13, kind="dram"), NodeSpec(pages=1 << 15, kind="pmem")),
         cgroups=(CgroupSpec(pages=36 * 1024, pattern="gaussian", shape=0.04, read_ratio=0.8),),
-        policy=Policy(**TIERING), seconds=240, accesses_per_sec=125_000)
+        policy=Policy(**TIERING, **LARGE_PROCESS_SCAN), seconds=240, accesses_per_sec=125_000)
 
 
 def phase() -> SimConfig:
@@ -56,7 +66,7 @@ def phase() -> SimConfig:
         nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="pmem")),
         cgroups=(CgroupSpec(pages=64 * 1024, pattern="hotset", shape=0.15, hot_share=0.9, phase_ms=40_000,
                             phase_shift=0.5, read_ratio=0.8),),
-        policy=Policy(**TIERING, promote_rate_limit_mbps=16), seconds=80, accesses_per_sec=250_000)
+        policy=Policy(**TIERING, **LARGE_PROCESS_SCAN, promote_rate_limit_mbps=16), seconds=80, accesses_per_sec=250_000)
 
 
 def softlimit() -> SimConfig:
@@ -78,7 +88,7 @@ def tpp() -> SimConfig:
     return SimConfig(
         nodes=(NodeSpec(pages=1 << 14, kind="dram"), NodeSpec(pages=1 << 16, kind="cxl")),
         cgroups=(CgroupSpec(pages=1 << 16, pattern="zipf", shape=0.99, read_ratio=0.9),),
-        policy=Policy(**TIERING), seconds=60, accesses_per_sec=250_000)
+        policy=Policy(**TIERING, **LARGE_PROCESS_SCAN), seconds=60, accesses_per_sec=250_000)
 
 
 PRESETS: dict[str, tuple[str, Callable[[], SimConfig]]] = {

@@ -18,7 +18,9 @@ class Result:
     """The outcome of :func:`lwnlab.memtier.sim.run`.
 
     ``series`` (int64[seconds, len(SERIES_NAMES)]), ``node_series`` (int64[seconds, nodes, 5]: free, reads,
-    writes, threshold, kswapd ms) and ``cg_series`` (int64[seconds, cgroups, 9]) are per simulated second.
+    writes, threshold, kswapd ms) and ``cg_series`` (int64[seconds, cgroups, sim.NCS]: accesses, fast hits, top-tier
+    pages, hint faults, latency tests, candidates, promotions, demotions, swap-ins, PTEs armed, NUMA scan period in ms)
+    are per simulated second.
     """
 
     config: object
@@ -31,6 +33,7 @@ class Result:
         self.node_series = a[19]
         self.cg_series = a[20]
         self.kernel_state = a[17]
+        self.numa_state = a[21]
         self.page_node = a[9]
         self.flags = a[10]
         self.stamp = a[11]
@@ -64,6 +67,10 @@ class Result:
 
     def toptier_pages(self) -> np.ndarray:
         return self.cg_series[:, :, S.C_TOPTIER]
+
+    def scan_period_ms(self) -> np.ndarray:
+        """Per second and cgroup: the process's numa_scan_period (ms) at the end of the second (0: not scanning yet)."""
+        return self.cg_series[:, :, S.C_SCAN_PERIOD]
 
     def cg_fast_hit_ratio(self) -> np.ndarray:
         acc = self.cg_series[:, :, S.C_ACC]

@@ -52,8 +52,8 @@ BYTES_PER_PAGE = 1 + 1 + 4 + 4 + 4  # node int8, flags uint8, stamp uint32, prev
 # policy integer parameters
 (IP_MODE, IP_DEMOTION, IP_HOT, IP_HOT_TH, IP_RATE_MBPS, IP_AUTO, IP_BYPASS, IP_SCAN_DELAY, IP_SCAN_PERIOD,
  IP_SCAN_MAX, IP_SCAN_PAGES, IP_HZ, IP_TIME_MASK, IP_TPP, IP_SOFT, IP_SWAP, IP_KSWAPD_BUDGET, IP_SECONDS,
- IP_APMS, IP_SEED) = range(20)
-NIP = 20
+ IP_APMS, IP_SEED, IP_SCAN_MIN) = range(21)
+NIP = 21
 
 # node columns
 NI_PAGES, NI_MIN, NI_LOW, NI_HIGH, NI_PROMO, NI_ENOUGH, NI_TTW, NI_TOPTIER = range(8)
@@ -73,8 +73,8 @@ SERIES_NAMES = ("accesses", "fast_hits", "reads", "writes", "hint_faults", "late
 N_FREE, N_READ, N_WRITE, N_THRESH, N_KSWAPD_MS = range(5)
 NNS = 5
 # per cgroup per second
-C_ACC, C_FAST, C_TOPTIER, C_HINT, C_LATTEST, C_CAND, C_PROMO, C_DEMOTE, C_SWAPIN, C_ARMED = range(10)
-NCS = 10
+C_ACC, C_FAST, C_TOPTIER, C_HINT, C_LATTEST, C_CAND, C_PROMO, C_DEMOTE, C_SWAPIN, C_ARMED, C_SCAN_PERIOD = range(11)
+NCS = 11
 
 # kernel state per node (returned for tests): nbp_* fields of pglist_data
 K_RL_START, K_RL_NR_CAND, K_TH_START, K_TH_NR_CAND, K_THRESHOLD, K_CANDIDATE = range(6)
@@ -131,6 +131,96 @@ def jiffies_msecs(hz, t_ms):
     return ((1000 // hz) * j) & 0xFFFFFFFF
 
 
+@jit(warmup=lambda: (0, 65536, 1000))
+def task_scan_min_ms(rss, scan_pages, scan_period_min):
+    """fair.c task_scan_min(): ms between scan windows for a process with ``rss`` resident pages.
+
+    ``task_nr_scan_windows()`` = round_up(rss or one window, scan pages) / scan pages;
+    never more than MAX_SCAN_WINDOW (2560) MB/s: floor = 1000 / (2560 / scan_size_mb).
+    """
+    scan_size = scan_pages >> 8
+    windows = 1
+    if scan_size < 2560:
+        windows = 2560 // scan_size
+    floor = 1000 // windows
+    r = rss if rss > 0 else scan_pages
+    nwin = (r + scan_pages - 1) // scan_pages
+    scan = scan_period_min // nwin
+    return max(floor, scan)
+
+
+@jit(warmup=lambda: (0, 65536, 1000, 60000))
+def task_scan_max_ms(rss, scan_pages, scan_period_min, scan_period_max):
+    """fair.c task_scan_max() (no numa_group): max(task_scan_min, scan_period_max / windows)."""
+    smin = task_scan_min_ms(rss, scan_pages, scan_period_min)
+    r = rss if rss > 0 else scan_pages
+    nwin = (r + scan_pages - 1) // scan_pages
+    return max(smin, scan_period_max // nwin)
+
+
+@jit(warmup=lambda: (np.zeros((1, 12), np.int64) + 8, np.zeros(8, np.int8), 0))
+def cgroup_rss(cg_i, page_node, c):
+    """get_mm_rss(): resident pages of cgroup ``c``'s process."""
+    base = cg_i[c, CI_START]
+    n = 0
+    for r in range(cg_i[c, CI_N]):
+        if page_node[base + r] >= 0:
+            n += 1
+    return n
+
+
+# numa state per process (the task_struct/mm_struct fields task_numa_fault() and task_numa_work() use)
+(T_PERIOD, T_PERIOD_MAX, T_NEXT_SCAN, T_MM_SEQ, T_P_SEQ, T_RETRY, T_PREFERRED, T_LOCAL, T_REMOTE, T_FAULTS) = range(10)
+NT = 10
+
+
+@jit(warmup=lambda: (np.zeros((1, NT), np.int64), np.zeros((1, 12), np.int64) + 8, np.zeros(8, np.int8), 0, 0,
+                     1500, 250, 65536, 1000, 60000))
+def task_numa_fault(ts, cg_i, page_node, c, local, t, hz, scan_pages, scan_period_min, scan_period_max):
+    """fair.c task_numa_fault() for a fault that got this far (the page is on a top-tier node now).
+
+    Tiering mode returns before this for slow-tier pages, so only a *promoted* page (mem_node =
+    the fast node, not local: the folio was on the slow node) or, in mode 3, a hint fault on a
+    top-tier page gets here.  All faults are private (tiering passes last_cpupid = -1).  When the
+    scanner has finished a pass since the last time (numa_scan_seq), task_numa_placement() runs
+    update_task_scan_period(): with no local faults (``local + shared == 0``) the scan period
+    doubles up to task_scan_max() and the next window is pushed out; otherwise all-private faults
+    (ps_ratio 10 >= NUMA_PERIOD_THRESHOLD 7) add 3 slots of period/10.  numa_migrate_preferred()
+    then sets numa_migrate_retry = jiffies + min(HZ, msecs_to_jiffies(period) / 16).
+    """
+    j = (t * hz) // 1000
+    if j > ts[c, T_RETRY]:  # time_after(jiffies, p->numa_migrate_retry)
+        if ts[c, T_P_SEQ] != ts[c, T_MM_SEQ]:  # task_numa_placement()
+            ts[c, T_P_SEQ] = ts[c, T_MM_SEQ]
+            rss = cgroup_rss(cg_i, page_node, c)
+            ts[c, T_PERIOD_MAX] = task_scan_max_ms(rss, scan_pages, scan_period_min, scan_period_max)
+            period = ts[c, T_PERIOD]
+            if ts[c, T_LOCAL] == 0:
+                period = min(ts[c, T_PERIOD_MAX], period << 1)
+                ts[c, T_NEXT_SCAN] = t + period  # mm->numa_next_scan = jiffies + msecs_to_jiffies(period)
+            else:
+                slot = (period + 9) // 10  # DIV_ROUND_UP(period, NUMA_PERIOD_SLOTS)
+                period = period + 3 * slot  # ps_ratio 10 - NUMA_PERIOD_THRESHOLD 7
+                lo = task_scan_min_ms(rss, scan_pages, scan_period_min)
+                if period < lo:
+                    period = lo
+                if period > ts[c, T_PERIOD_MAX]:
+                    period = ts[c, T_PERIOD_MAX]
+            ts[c, T_PERIOD] = period
+            ts[c, T_LOCAL] = 0
+            ts[c, T_REMOTE] = 0
+            if ts[c, T_FAULTS] > 0:
+                ts[c, T_PREFERRED] = 1  # max_faults > 0: sched_setnuma(p, max_nid)
+        if ts[c, T_PREFERRED] != 0:  # numa_migrate_preferred()
+            jp = (ts[c, T_PERIOD] * hz + 999) // 1000  # msecs_to_jiffies() rounds up
+            ts[c, T_RETRY] = j + min(hz, jp // 16)
+    ts[c, T_FAULTS] += 1
+    if local:
+        ts[c, T_LOCAL] += 1
+    else:
+        ts[c, T_REMOTE] += 1
+
+
 # ----------------------------------------------------------------------------- LRU lists
 
 
@@ -181,8 +271,11 @@ def _warm_args():
 @jit(warmup=_warm_args)
 def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
              page_node, flags, stamp, prv, nxt, lh, lt, lc, kst,
-             series, node_series, cg_series):
-    """Run ``ip[IP_SECONDS]`` simulated seconds; fill the series arrays; return the number of accesses."""
+             series, node_series, cg_series, ts):
+    """Run ``ip[IP_SECONDS]`` simulated seconds; fill the series arrays; return the number of accesses.
+
+    ``ts[c]`` holds process ``c``'s NUMA-balancing state (T_* columns), zero at the start.
+    """
     nn = node_i.shape[0]
     ncg = cg_i.shape[0]
     mode = ip[IP_MODE]
@@ -192,7 +285,8 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
     rate_limit = ip[IP_RATE_MBPS] << 8  # MB/s << (20 - PAGE_SHIFT): pages per second
     auto = ip[IP_AUTO] != 0
     bypass = ip[IP_BYPASS] != 0
-    scan_period = ip[IP_SCAN_PERIOD]
+    scan_period = ip[IP_SCAN_PERIOD]  # 0: the kernel's own (task_scan_start(), then update_task_scan_period())
+    scan_min = ip[IP_SCAN_MIN]
     th_period = ip[IP_SCAN_MAX]
     scan_pages = ip[IP_SCAN_PAGES]
     hz = ip[IP_HZ]
@@ -215,7 +309,9 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
     toptier_use = np.zeros(ncg, np.int64)
     scanpos = np.zeros(ncg, np.int64)
     scan_off = np.zeros(ncg, np.int64)
-    next_scan = np.full(ncg, ip[IP_SCAN_DELAY], np.int64)
+    for c in range(ncg):
+        ts[c, T_NEXT_SCAN] = ip[IP_SCAN_DELAY]  # mm->numa_next_scan = jiffies + scan_delay at exec
+        ts[c, T_RETRY] = -1
     cbuf = np.empty(apms, np.int64)
     pbuf = np.empty(apms, np.int64)
     wbuf = np.empty(apms, np.int8)
@@ -264,10 +360,19 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
         # ---- NUMA scanner, one per process
         if mode != 0:
             for c in range(ncg):
-                if t >= next_scan[c]:
-                    next_scan[c] += scan_period
+                if t >= ts[c, T_NEXT_SCAN]:
+                    if ts[c, T_PERIOD] == 0:
+                        if scan_period > 0:
+                            ts[c, T_PERIOD] = scan_period
+                        else:
+                            # task_tick_numa(): the first tick after scan_delay of runtime sets
+                            # numa_scan_period = task_scan_start(p), from the RSS the process has by then
+                            ts[c, T_PERIOD] = task_scan_min_ms(cgroup_rss(cg_i, page_node, c), scan_pages, scan_min)
+                    ts[c, T_NEXT_SCAN] = t + ts[c, T_PERIOD]  # task_numa_work(): next_scan = now + period
                     armed = _scan_window(c, now, cg_i, node_i, page_node, flags, stamp, scan_off, scan_pages,
                                          tmask, mode)
+                    if scan_off[c] == 0:
+                        ts[c, T_MM_SEQ] += 1  # reset_ptenuma_scan(): the pass is complete
                     series[sec, S_ARMED] += armed
                     cg_series[sec, c, C_ARMED] += armed
         # ---- this millisecond's accesses
@@ -344,11 +449,18 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
                             series[sec, S_PROMO] += 1
                             cg_series[sec, c, C_PROMO] += 1
                             nd = dst
+                            if scan_period == 0:  # TNF_MIGRATED, mem_node = dst (top tier), not local
+                                task_numa_fault(ts, cg_i, page_node, c, False, t, hz, scan_pages, scan_min,
+                                                th_period)
                         else:
                             series[sec, S_PROMO_FAIL] += 1
                             if awake[dst] == 0:
                                 awake[dst] = 1
                                 series[sec, S_KSWAPD_WAKE] += 1
+                elif node_i[nd, NI_TOPTIER] != 0 and scan_period == 0:
+                    # mode 3: a hint fault on a top-tier page counts (local if on the CPU's node)
+                    task_numa_fault(ts, cg_i, page_node, c, nd == cg_i[c, CI_CPU], t, hz, scan_pages, scan_min,
+                                    th_period)
             flags[p] |= F_YOUNG
             # tick-local counters (flushed below): [node, write] and [cgroup, fast]
             loc_rw[nd * 2 + (1 if w else 0)] += 1
@@ -380,6 +492,7 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
                 node_series[sec, n, N_THRESH] = th if th != 0 else def_th
             for c in range(ncg):
                 cg_series[sec, c, C_TOPTIER] = toptier_use[c]
+                cg_series[sec, c, C_SCAN_PERIOD] = ts[c, T_PERIOD]
             sec += 1
     return seconds * 1000 * apms
 
@@ -706,8 +819,6 @@ def policy_ints(cfg, **override) -> np.ndarray:
     """The int64 parameter vector for ``cfg`` (``override``: policy fields to replace)."""
     import dataclasses
 
-    from lwnlab.memtier.machine import scan_period_ms
-
     p = dataclasses.replace(cfg.policy, **override) if override else cfg.policy
     ip = np.zeros(NIP, np.int64)
     ip[IP_MODE] = p.numa_balancing
@@ -718,7 +829,7 @@ def policy_ints(cfg, **override) -> np.ndarray:
     ip[IP_AUTO] = int(p.auto_adjust)
     ip[IP_BYPASS] = int(p.free_space_bypass)
     ip[IP_SCAN_DELAY] = p.scan_delay_ms
-    ip[IP_SCAN_PERIOD] = scan_period_ms(p)
+    ip[IP_SCAN_PERIOD] = 0 if p.scan_period_ms is None else p.scan_period_ms  # 0: the kernel's dynamics
     ip[IP_SCAN_MAX] = p.scan_period_max_ms
     ip[IP_SCAN_PAGES] = p.scan_size_mb << 8
     ip[IP_HZ] = p.hz
@@ -730,6 +841,7 @@ def policy_ints(cfg, **override) -> np.ndarray:
     ip[IP_SECONDS] = cfg.seconds
     ip[IP_APMS] = cfg.accesses_per_sec // 1000
     ip[IP_SEED] = cfg.seed
+    ip[IP_SCAN_MIN] = p.scan_period_min_ms
     return ip
 
 
@@ -807,8 +919,9 @@ def prepare(cfg, **policy_override):
     series = np.zeros((s, NS), np.int64)
     node_series = np.zeros((s, nn, NNS), np.int64)
     cg_series = np.zeros((s, ncg, NCS), np.int64)
+    ts = np.zeros((ncg, NT), np.int64)
     args = (policy_ints(cfg), node_i, m.zonelists, dem, dem_n, lower, lower_n, cg_i, cg_f,
-            page_node, flags, stamp, prv, nxt, lh, lt, lc, kst, series, node_series, cg_series)
+            page_node, flags, stamp, prv, nxt, lh, lt, lc, kst, series, node_series, cg_series, ts)
     return args, m
 
 

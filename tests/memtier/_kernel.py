@@ -10,7 +10,7 @@ class Box:
         args, m = S.prepare(cfg)
         (self.ip, self.node_i, self.zl, self.dem, self.dem_n, self.lower, self.lower_n, self.cg_i, self.cg_f,
          self.page_node, self.flags, self.stamp, self.prv, self.nxt, self.lh, self.lt, self.lc, self.kst,
-         self.series, self.node_series, self.cg_series) = args
+         self.series, self.node_series, self.cg_series, self.ts) = args
         self.m = m
         nn, ncg = m.nnodes, len(cfg.cgroups)
         self.ncg = ncg
