@@ -311,7 +311,8 @@ def validate(cfg: SimConfig) -> SimConfig:
     if p.promotion not in ("hot", "mru"):
         raise ConfigError(f"must be 'hot' (6.1) or 'mru' (5.18), got {p.promotion!r}", field="policy.promotion")
     _need_int("policy.hot_threshold_ms", p.hot_threshold_ms, 0, (1 << 31) - 1)
-    _need_int("policy.promote_rate_limit_mbps", p.promote_rate_limit_mbps, 0, (1 << 32) - 1)
+    # proc_dointvec_minmax(), extra1 SYSCTL_ZERO: 0..INT_MAX
+    _need_int("policy.promote_rate_limit_mbps", p.promote_rate_limit_mbps, 0, (1 << 31) - 1)
     for k in ("auto_adjust", "free_space_bypass", "tpp_active_check", "soft_limit", "swap"):
         _need_bool(f"policy.{k}", getattr(p, k))
     _need_int("policy.scan_delay_ms", p.scan_delay_ms, 0, 1 << 30)

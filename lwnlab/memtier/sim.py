@@ -282,7 +282,9 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
     demotion = ip[IP_DEMOTION] != 0
     hot = ip[IP_HOT] != 0
     def_th = ip[IP_HOT_TH] & 0xFFFFFFFF
-    rate_limit = ip[IP_RATE_MBPS] << 8  # MB/s << (20 - PAGE_SHIFT): pages per second
+    # sysctl << (20 - PAGE_SHIFT): pages per second; the shift is done on the unsigned int sysctl, so
+    # it wraps at 2**32 before it is widened to unsigned long (16777216 MB/s and up: rate_limit 0)
+    rate_limit = (ip[IP_RATE_MBPS] << 8) & 0xFFFFFFFF
     auto = ip[IP_AUTO] != 0
     bypass = ip[IP_BYPASS] != 0
     scan_period = ip[IP_SCAN_PERIOD]  # 0: the kernel's own (task_scan_start(), then update_task_scan_period())

@@ -93,3 +93,30 @@ def test_jiffies_msecs_resolution():
     assert [S.jiffies_msecs(250, t) for t in (0, 3, 4, 7, 8, 1001)] == [0, 0, 4, 4, 8, 1000]
     assert S.jiffies_msecs(1000, 1234) == 1234
     assert S.jiffies_msecs(100, 1234) == 1230
+
+
+def test_rate_limit_shift_wraps_in_unsigned_int():
+    """should_numa_migrate_memory(): ``sysctl_numa_balancing_promote_rate_limit << (20 - PAGE_SHIFT)`` is
+    computed in unsigned int (the sysctl's type) before it is stored in the unsigned long rate_limit,
+    so 2**24 MB/s becomes 2**32 -> 0 pages/s and every candidate is refused; 2**24 + 1 gives 256."""
+    import pytest
+
+    from lwnlab.errors import ConfigError
+    from lwnlab.memtier.params import CgroupSpec, NodeSpec, Policy, SimConfig
+
+    def run(mbps):
+        cfg = SimConfig(nodes=(NodeSpec(pages=1 << 12), NodeSpec(pages=1 << 14, kind="pmem")),
+                        cgroups=(CgroupSpec(pages=12 * 1024, pattern="gaussian", shape=0.05),),
+                        policy=Policy(numa_balancing=2, demotion_enabled=True, promote_rate_limit_mbps=mbps,
+                                      auto_adjust=False),
+                        seconds=6, accesses_per_sec=50_000)
+        return S.run(cfg).totals()
+
+    t = run(1 << 24)
+    assert t["pgpromote_candidate"] > 0 and t["promote_ratelimited"] == t["pgpromote_candidate"]
+    assert t["pgpromote_success"] == t["free_space_bypass"]
+    t = run((1 << 24) + 1)                                  # (2**24 + 1) << 8 mod 2**32 = 256 pages/s
+    assert 0 < t["pgpromote_success"] - t["free_space_bypass"] <= 256 * 6
+    with pytest.raises(ConfigError) as e:                   # proc_dointvec_minmax: at most INT_MAX
+        run(1 << 31)
+    assert e.value.field == "policy.promote_rate_limit_mbps"
