@@ -81,6 +81,27 @@ def test_invariants_hold_on_random_machines(cfg):
                      ).sum() for c in range(len(cfg.cgroups))])
     assert np.array_equal(use, res.toptier_pages()[-1])
     assert ((res.stamp <= (1 << cfg.policy.access_time_bits) - 1)).all()
+    # tiers are never over capacity, at any second
+    assert (res.node_series[:, :, S.N_FREE] >= 0).all()
+    assert (res.node_series[:, :, S.N_FREE] <= res.machine.pages[None, :]).all()
+    # every page is somewhere: untouched, on a node or in swap, and nothing else
+    assert ((pn >= S.NODE_SWAP) & (pn < res.machine.nnodes)).all()
+    p = cfg.policy
+    if p.numa_balancing and p.promotion == "hot":
+        # numa_promotion_rate_limit(): at most rate_limit candidates pass per window of > 1000 ms, so a
+        # second sees at most two windows' worth and the run at most seconds + 1 windows (bypass aside)
+        rl = (p.promote_rate_limit_mbps << 8) & 0xFFFFFFFF
+        limited = res.series[:, S.S_PROMO] - res.series[:, S.S_BYPASS]
+        assert (limited <= 2 * rl).all()
+        assert limited.sum() <= rl * (cfg.seconds + 1)
+        # the threshold stays within [unit_th, 2 * hot_threshold_ms]
+        th = res.node_series[:, :, S.N_THRESH][:, res.machine.toptier]
+        unit = p.hot_threshold_ms * 2 // 16
+        assert ((th == p.hot_threshold_ms) | ((th >= unit) & (th <= 2 * p.hot_threshold_ms))).all()
+    # the same seed gives the same run
+    again = S.run(cfg)
+    assert np.array_equal(again.series, res.series) and np.array_equal(again.page_node, res.page_node)
+    assert np.array_equal(again.cg_series, res.cg_series)
 
 
 _CHILD = r"""
