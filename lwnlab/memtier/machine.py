@@ -105,7 +105,8 @@ def mt_perf_to_adistance(perf: dict, dram_perf: dict) -> int:
     """mm/memory-tiers.c ``mt_perf_to_adistance()`` in its integer order of operations.
 
     ``adist = 576 * (Rlat+Wlat) / (Rlat_dram+Wlat_dram) * (Rbw_dram+Wbw_dram) / (Rbw+Wbw)``,
-    latencies in ns and bandwidths in MB/s as ``struct access_coordinate`` holds them.
+    latencies in ns and bandwidths in MB/s as ``struct access_coordinate`` holds them (unsigned int:
+    the arithmetic is 32-bit unsigned).
     """
     lat = int(perf["read_latency_ns"]) + int(perf["write_latency_ns"])
     bw = int(perf["read_bw_mbps"]) + int(perf["write_bw_mbps"])
@@ -113,7 +114,9 @@ def mt_perf_to_adistance(perf: dict, dram_perf: dict) -> int:
     dbw = int(dram_perf["read_bw_mbps"]) + int(dram_perf["write_bw_mbps"])
     if lat == 0 or bw == 0:
         raise ValueError("-EINVAL: zero latency or bandwidth")
-    return MEMTIER_ADISTANCE_DRAM * lat // dlat * dbw // bw
+    # struct access_coordinate holds unsigned ints, so the products wrap at 2**32 as in the kernel
+    m = 0xFFFFFFFF
+    return ((((MEMTIER_ADISTANCE_DRAM * lat) & m) // dlat * dbw) & m) // bw
 
 
 def tier_of(adistance: int) -> int:

@@ -129,3 +129,11 @@ def test_cost_model_loaded_latency_and_floor():
     assert t >= 1000 * 64 / 1e-3 * (1 - 1e-9)               # bandwidth floor: bytes / (1 MB/s)
     assert M.loaded_latency(100.0, 0.5, 10.0) == pytest.approx(200.0)
     assert M.loaded_latency(100.0, 0.99, 10.0) == pytest.approx(1000.0)
+
+
+def test_mt_perf_to_adistance_is_unsigned_int_arithmetic():
+    # mm/memory-tiers.c: every operand is an unsigned int of struct access_coordinate, so
+    # 576 * 1800 / 180 = 5760, then 5760 * 1000000 wraps at 2**32 before the last division
+    dram = {"read_latency_ns": 90, "write_latency_ns": 90, "read_bw_mbps": 500000, "write_bw_mbps": 500000}
+    slow = {"read_latency_ns": 900, "write_latency_ns": 900, "read_bw_mbps": 1000, "write_bw_mbps": 1000}
+    assert M.mt_perf_to_adistance(slow, dram) == ((5760 * 1000000) % 2**32) // 2000 == 732516
