@@ -649,7 +649,11 @@ class Verifier:
         if privileges is None:
             privileges = Privileges.root() if privileged else Privileges.unprivileged()
         self.privs = privileges
-        self.priv = privileges.privileged  # allow_ptr_leaks, bpf_capable, allow_uninit_stack
+        # The kernel's verifier has two kinds of privilege (since 5.8): env->bpf_capable (CAP_BPF: back-edges and
+        # bounded loops, 1M instructions, bpf-to-bpf calls, scalar spill tracking) and the perfmon ones
+        # (CAP_PERFMON: allow_ptr_leaks, allow_uninit_stack, bypass_spec_v1/v4). ``priv`` is the latter;
+        # a loader with CAP_BPF alone gets loops but no pointer leaks (observed on Linux 6.18).
+        self.priv = privileges.perfmon_capable
         self.gates = gates or Gates()
         self.maps = dict(maps or {})
         self.max_insns = max_insns
@@ -704,7 +708,8 @@ class Verifier:
                     raise _Reject("bpf-to-bpf calls are not allowed: the seccomp_extended LSM hook restricts this "
                                   "filter to almost-cBPF", pc)
         try:
-            check_program(self.insns, max_insns=isa.BPF_COMPLEXITY_LIMIT_INSNS if self.priv else isa.BPF_MAXINSNS,
+            check_program(self.insns, max_insns=isa.BPF_COMPLEXITY_LIMIT_INSNS if self.privs.bpf_capable
+                          else isa.BPF_MAXINSNS,
                           allow_pseudo=True)
         except FilterError as e:
             msg = e.message
@@ -786,7 +791,7 @@ class Verifier:
                 continue
             if nxt >= n:
                 raise _Reject(f"jump out of range from insn {pc} to {nxt}", pc)
-            if order.get(nxt) == "on" and not self.priv:
+            if order.get(nxt) == "on" and not self.privs.bpf_capable:
                 raise _Reject(f"back-edge from insn {pc} to {nxt}", pc)
             if nxt not in order:
                 order[nxt] = "on"
@@ -1647,7 +1652,7 @@ class Verifier:
             new_off = ptr.off + v if op == isa.BPF_ADD else ptr.off - v
             if new_off >= BPF_MAX_VAR_OFF or new_off <= -BPF_MAX_VAR_OFF:
                 raise _Reject(f"value {new_off} makes {ptr.type} pointer be out of bounds", pc)
-            return ptr.with_off(new_off)
+            return self._sanitize_check_bounds(pc, x.dst, ptr.with_off(new_off))
         # check_reg_sane_offset() on the offset register
         if off.smin == S64_MIN:
             raise _Reject(f"math between {ptr.type} pointer and register with unbounded min value is not allowed",
@@ -1660,7 +1665,23 @@ class Verifier:
         nv = _scalar_alu(op, pvar, off, True, 0)
         if nv.smin == S64_MIN or nv.smin >= BPF_MAX_VAR_OFF or nv.smin <= -BPF_MAX_VAR_OFF:
             raise _Reject(f"value {nv.smin} makes {ptr.type} pointer be out of bounds", pc)
-        return ptr.with_var(nv.umin, nv.umax, nv.smin, nv.smax, nv.var)
+        return self._sanitize_check_bounds(pc, x.dst, ptr.with_var(nv.umin, nv.umax, nv.smin, nv.smax, nv.var))
+
+    def _sanitize_check_bounds(self, pc: int, regno: int, r: Reg) -> Reg:
+        """sanitize_check_bounds(): without bypass_spec_v1 (CAP_PERFMON) the pointer that pointer arithmetic
+        makes must stay inside its object, so that later accesses can be masked against speculation."""
+        if self.priv:
+            return r
+        if r.type == PTR_TO_STACK and r.var.is_const():  # check_stack_access_for_ptr_arithmetic()
+            off = r.off + _s64(r.var.value)
+            if off >= 0 or off < -MAX_BPF_STACK:
+                raise _Reject(f"R{regno} stack pointer arithmetic goes out of range, prohibited for !root; "
+                              f"off={off}", pc)
+        elif r.type == PTR_TO_MAP_VALUE and r.map is not None:  # check_map_access(off, size 1)
+            if r.off + r.smin < 0 or r.off + r.umax + 1 > r.map.value_size:
+                raise _Reject(f"R{regno} pointer arithmetic of map value goes out of range, prohibited for !root",
+                              pc)
+        return r
 
     def _atomic(self, pc: int, x: Insn, st: State) -> int:
         base = self._read(st, x.dst, pc)
@@ -1797,7 +1818,7 @@ class Verifier:
                     if not self.priv and st.spills[i - i % 8][0].is_ptr():
                         raise _Reject("attempt to corrupt spilled pointer on stack", pc)
                     self._destroy_spill(st, i - i % 8)
-            if value is not None and (value.is_ptr() or (i0 % 8 == 0 and self.priv)):
+            if value is not None and (value.is_ptr() or (i0 % 8 == 0 and self.privs.bpf_capable)):
                 v = value if value.is_ptr() else _trunc(value, size)
                 st.spills[slot] = (v, size)
                 for i in range(slot, slot + 8):
@@ -1822,7 +1843,15 @@ class Verifier:
             if r is not None and i0 == slot and size < ssize and r.type == SCALAR:
                 return self._loaded(_trunc(r, size), size, sx)
         if not self.priv and STACK_INVALID in types:
-            raise _Reject(f"invalid read from stack R{regno} off {a}+0 size {size}", pc)
+            # Linux 6.18: a read below the stack this path has written so far (allocated_stack, whole
+            # 8-byte slots) is refused as out of the state's stack; inside it, the first byte never
+            # written is named (check_stack_read_fixed_off: off + i)
+            written = [k for k in range(len(st.stack)) if st.stack[k] != STACK_INVALID]
+            allocated = (512 - min(written) + 7) // 8 * 8 if written else 0
+            if -a > allocated:
+                raise _Reject(f"invalid read from stack R{regno} off={a} size={size}", pc)
+            first = next(k for k, t in enumerate(types) if t == STACK_INVALID)
+            raise _Reject(f"invalid read from stack off {a}+{first} size {size}", pc)
         if all(t == STACK_ZERO for t in types):
             return Reg.const(0)
         return self._loaded(None, size, sx)

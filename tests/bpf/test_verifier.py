@@ -293,3 +293,34 @@ def test_malformed_instructions_are_refused_in_the_kernels_words(insn, msg):
     prog = [Insn(0xB7, 0, 0, 0, 0), Insn(0xB7, 2, 0, 0, 1), Insn(0x7B, 10, 2, -8, 0), Insn(*insn), Insn(0x95)]
     r = verifier.check(prog, "socket_filter", privileged=True)
     assert not r.accepted and r.pc == 3 and r.message.startswith(msg), r.message
+
+
+def test_cap_bpf_alone_is_bpf_capable_but_not_perfmon():
+    """Since 5.8 the verifier splits privilege: CAP_BPF gives bpf_capable (back-edges, calls, 1M insns),
+    CAP_PERFMON gives allow_ptr_leaks / allow_uninit_stack / bypass_spec_v1 (checked against Linux 6.18
+    with a CAP_BPF-only loader in tests/differential)."""
+    from lwnlab.bpf.helpers import Privileges
+
+    bpf_only = Privileges(cap_bpf=True)
+    both = Privileges(cap_bpf=True, cap_perfmon=True)
+    for text, msg in [("mov %r0, %r10\nexit", "R0 leaks addr as return value"),
+                      ("ldxdw %r0, [%r10-8]\nexit", "invalid read from stack R10 off=-8 size=8"),
+                      ("mov %r0, 0\nmov %r6, %r10\nadd %r6, 5\nexit",
+                       "R6 stack pointer arithmetic goes out of range, prohibited for !root; off=5")]:
+        r = v(text, privileges=bpf_only)
+        assert not r.accepted and r.message == msg, r.message
+        assert v(text, privileges=both).accepted
+    loop = "mov %r0, 0\nl: add %r0, 1\njlt %r0, 10, l\nexit"
+    assert "back-edge" in v(loop, privileges=Privileges(cap_perfmon=True)).message  # not bpf_capable
+    assert v("call local f\nexit\nf: mov %r0, 0\nexit", privileges=bpf_only).accepted
+
+
+def test_uninitialised_stack_reads_are_worded_like_linux_6_18():
+    from lwnlab.bpf.helpers import Privileges
+
+    def msg(text):
+        return v(text, privileged=False, privileges=Privileges()).message
+
+    assert msg("ldxw %r0, [%r10-12]\nexit") == "invalid read from stack R10 off=-12 size=4"  # below what was written
+    assert msg("stw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit") == "invalid read from stack off -8+4 size 8"
+    assert msg("stdw [%r10-16], 1\nldxw %r0, [%r10-4]\nexit") == "invalid read from stack off -4+0 size 4"

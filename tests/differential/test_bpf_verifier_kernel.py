@@ -427,3 +427,83 @@ def test_clang_built_programs_agree(name):
     finally:
         for fd in fds.values():
             os.close(fd)
+
+
+# --------------------------------------------------------------------------- a loader with CAP_BPF only
+
+_CAPS = {"bpf": 39, "perfmon": 38, "sys_admin": 21}
+
+
+def load_with_caps(insns, caps: tuple) -> tuple[bool, int, str]:
+    """BPF_PROG_LOAD (socket filter) from a forked child whose capabilities are exactly ``caps``
+    (capset(2)); (loaded, errno, log)."""
+    import pickle
+
+    raw = program.encode(insns)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop every other capability, load, report over the pipe
+        try:
+            os.close(r)
+            lo = hi = 0
+            for c in caps:
+                b = _CAPS[c]
+                lo, hi = (lo | 1 << b, hi) if b < 32 else (lo, hi | 1 << (b - 32))
+            hdr = struct.pack("<Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+            caps_data = struct.pack("<IIIIII", lo, lo, 0, hi, hi, 0)  # effective, permitted, inheritable
+            if system.libc().syscall(ctypes.c_long(126), ctypes.c_char_p(hdr), ctypes.c_char_p(caps_data)) != 0:
+                os.write(w, pickle.dumps(None))
+            else:
+                buf = ctypes.create_string_buffer(raw, len(raw))
+                lic = ctypes.create_string_buffer(b"GPL")
+                log = ctypes.create_string_buffer(1 << 16)
+                attr = ctypes.create_string_buffer(144)
+                struct.pack_into("<IIQQIIQ", attr, 0, system.BPF_PROG_TYPE_SOCKET_FILTER, len(raw) // 8,
+                                 ctypes.addressof(buf), ctypes.addressof(lic), 1, 1 << 16, ctypes.addressof(log))
+                fd, err = system.raw_syscall("bpf", system.BPF_PROG_LOAD, attr, 144)
+                if fd >= 0:
+                    os.close(fd)
+                os.write(w, pickle.dumps((fd >= 0, err, log.value.decode(errors="replace"))))
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 1 << 16):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return pickle.loads(data) if data else None
+
+
+@pytest.mark.parametrize("text", [
+    "mov %r0, %r10\nexit",                                        # R0 leaks addr as return value
+    "stxdw [%r10-8], %r10\nldxdw %r0, [%r10-8]\nexit",
+    "ldxdw %r0, [%r10-8]\nexit",                                  # uninitialised stack read
+    "mov %r2, %r1\nsub %r2, %r10\nmov %r0, 0\nexit",              # pointer -= pointer
+    "mov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nexit",               # pointer comparison
+    "mov %r0, 0\nstxdw [%r1+48], %r10\nexit",                     # leaks addr into ctx
+    "ldxw %r2, [%r1+0]\nand %r2, 7\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r2\nstb [%r3+0], 1\nmov %r0, 0\nexit",
+    "mov %r0, 0\nmov %r6, %r10\nadd %r6, 5\nexit",                # stack pointer arithmetic out of range
+    "mov %r0, 0\nmov %r6, %r10\nadd %r6, 0\nexit",
+    "mov %r0, 0\nmov %r6, %r10\nadd %r6, -512\nexit",
+    "mov %r0, 0\nmov %r6, %r10\nadd %r6, -513\nexit",
+    "mov %r0, 0\nmov %r6, %r10\nmov %r2, 8\nadd %r6, %r2\nexit",
+    "call local f\nexit\nf: mov %r0, 0\nexit",                    # bpf-to-bpf calls need CAP_BPF only
+    "mov %r0, 0\nstdw [%r10-8], 0\nmov %r0, 1\nexit",
+])
+def test_cap_bpf_without_cap_perfmon_like_the_kernel(text):
+    """CAP_BPF alone makes the verifier bpf_capable (calls, 1M insns) but not allow_ptr_leaks /
+    allow_uninit_stack / bypass_spec_v1, which need CAP_PERFMON: lwnlab must refuse what the kernel does."""
+    from lwnlab.bpf import asm
+    from lwnlab.bpf.helpers import Privileges
+
+    insns = asm.assemble(text)
+    got = load_with_caps(insns, ("bpf",))
+    if got is None:
+        pytest.skip("capset(2) refused to drop capabilities here")
+    ok, err, klog = got
+    mine = verifier.check(insns, "socket_filter", privileges=Privileges(cap_bpf=True))
+    assert mine.accepted == ok, (text, mine.message, klog[-800:])
+    if not ok:
+        last = [ln for ln in klog.strip().splitlines() if not ln.startswith("processed")][-1]
+        assert last.startswith(mine.message.split(" (")[0]), (mine.message, last)
