@@ -126,9 +126,15 @@ def numa_promotion_rate_limit(kst, nid, rate_limit, nr, now):
 
 @jit(warmup=lambda: (250, 1000))
 def jiffies_msecs(hz, t_ms):
-    """jiffies_to_msecs(jiffies) at simulated time ``t_ms`` (HZ dividing 1000), as an unsigned int."""
+    """jiffies_to_msecs(jiffies) at simulated time ``t_ms``, as an unsigned int (kernel/time/time.c).
+
+    HZ dividing 1000: (MSEC_PER_SEC / HZ) * j; otherwise (HZ=300) DIV_ROUND_UP(j * HZ_TO_MSEC_NUM,
+    HZ_TO_MSEC_DEN) with NUM/DEN = 1000/HZ in lowest terms, i.e. ceil(j * 1000 / HZ).
+    """
     j = (t_ms * hz) // 1000
-    return ((1000 // hz) * j) & 0xFFFFFFFF
+    if 1000 % hz == 0:
+        return ((1000 // hz) * j) & 0xFFFFFFFF
+    return ((j * 1000 + hz - 1) // hz) & 0xFFFFFFFF
 
 
 @jit(warmup=lambda: (0, 65536, 1000))

@@ -93,6 +93,8 @@ def test_jiffies_msecs_resolution():
     assert [S.jiffies_msecs(250, t) for t in (0, 3, 4, 7, 8, 1001)] == [0, 0, 4, 4, 8, 1000]
     assert S.jiffies_msecs(1000, 1234) == 1234
     assert S.jiffies_msecs(100, 1234) == 1230
+    # HZ=300 does not divide 1000: DIV_ROUND_UP(j * 10, 3) (HZ_TO_MSEC_NUM/DEN = 10/3), not 3 * j
+    assert [S.jiffies_msecs(300, t) for t in (0, 3, 4, 7, 1000, 60001)] == [0, 0, 4, 7, 1000, 60000]
 
 
 def test_rate_limit_shift_wraps_in_unsigned_int():
