@@ -378,9 +378,7 @@ def simulate(ip, node_i, zl, dem, dem_n, lower, lower_n, cg_i, cg_f,
                             ts[c, T_PERIOD] = task_scan_min_ms(cgroup_rss(cg_i, page_node, c), scan_pages, scan_min)
                     ts[c, T_NEXT_SCAN] = t + ts[c, T_PERIOD]  # task_numa_work(): next_scan = now + period
                     armed = _scan_window(c, now, cg_i, node_i, page_node, flags, stamp, scan_off, scan_pages,
-                                         tmask, mode)
-                    if scan_off[c] == 0:
-                        ts[c, T_MM_SEQ] += 1  # reset_ptenuma_scan(): the pass is complete
+                                         tmask, mode, ts)
                     series[sec, S_ARMED] += armed
                     cg_series[sec, c, C_ARMED] += armed
         # ---- this millisecond's accesses
@@ -777,14 +775,23 @@ def _kswapd(n, budget, node_i, dem, dem_n, lower, lower_n, cg_i, page_node, flag
 
 
 @jit
-def _scan_window(c, now, cg_i, node_i, page_node, flags, stamp, scan_off, scan_pages, tmask, mode):
-    """task_numa_work(): arm up to scan_size of the process's address space; returns PTEs updated."""
+def _scan_window(c, now, cg_i, node_i, page_node, flags, stamp, scan_off, scan_pages, tmask, mode, ts):
+    """task_numa_work(): arm up to scan_size of the process's address space; returns PTEs updated.
+
+    The process is one VMA.  A window that uses up its pages exactly at the VMA's end leaves
+    numa_scan_offset there (``goto out`` with a VMA in hand); the next window then finds no VMA and
+    calls reset_ptenuma_scan() before scanning from 0.  A window that runs past the VMA's end
+    without using up its pages resets right away.  Each reset bumps numa_scan_seq (ts[c, T_MM_SEQ]).
+    """
     base = cg_i[c, CI_START]
     n = cg_i[c, CI_N]
     pages = scan_pages
     virtpages = scan_pages * 8
     off = scan_off[c]
     armed = 0
+    if off >= n:  # vma_next() finds nothing at the offset: reset_ptenuma_scan(), start at 0
+        ts[c, T_MM_SEQ] += 1
+        off = 0
     while True:
         end = ((off + pages + 511) // 512) * 512  # ALIGN(start + pages, HPAGE_SIZE)
         if end > n:
@@ -811,10 +818,11 @@ def _scan_window(c, now, cg_i, node_i, page_node, flags, stamp, scan_off, scan_p
             pages -= span
         virtpages -= span
         off = end
-        if off >= n:
-            off = 0  # end of the address space: the next window starts over
-            break
         if pages <= 0 or virtpages <= 0:
+            break  # goto out: numa_scan_offset = start, even at the VMA's end
+        if off >= n:
+            ts[c, T_MM_SEQ] += 1  # past the last VMA: reset_ptenuma_scan() at out
+            off = 0
             break
     scan_off[c] = off
     return armed

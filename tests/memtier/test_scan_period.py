@@ -99,3 +99,42 @@ def test_pinned_period_does_not_adapt_and_failed_promotions_do_not_count():
     res = S.run(cfg)
     assert res.totals()["pgpromote_success"] == 0 and res.totals()["hint_faults"] > 0
     assert set(res.scan_period_ms()[1:, 0].tolist()) == {250}
+
+
+def _window_box(npages):
+    from ._kernel import Box
+
+    cfg = SimConfig(nodes=(NodeSpec(pages=4096), NodeSpec(pages=8192, kind="pmem")),
+                    cgroups=(CgroupSpec(pages=npages, prefault=False),), policy=Policy(numa_balancing=2))
+    b = Box(cfg)
+    b.page_node[:] = 1          # everything on the slow tier
+    b.flags[:] = 0
+    return b
+
+
+def _window(b, off, now=5000):
+    b.ts[0, S.T_MM_SEQ] = 0
+    b.flags[:] = 0
+    scan_off = np.array([off], np.int64)
+    armed = S._scan_window(0, now, b.cg_i, b.node_i, b.page_node, b.flags, b.stamp, scan_off, 512, b.tmask, b.mode,
+                           b.ts)
+    return armed, int(scan_off[0]), int(b.ts[0, S.T_MM_SEQ])
+
+
+def test_scan_windows_and_numa_scan_seq_like_task_numa_work():
+    b = _window_box(2048)                     # exactly 4 windows of 512 pages
+    assert _window(b, 0) == (512, 512, 0)
+    # the 4th window uses its pages up exactly at the VMA's end: 'goto out' keeps the offset there
+    assert _window(b, 1536) == (512, 2048, 0)
+    # the next window finds no VMA at the offset: reset_ptenuma_scan(), then it scans from 0
+    assert _window(b, 2048) == (512, 512, 1)
+    b = _window_box(1800)                     # 3.5 windows
+    # the last window runs past the end with pages left: reset at 'out', the next one starts at 0
+    assert _window(b, 1536) == (264, 0, 1)
+    # already-armed PTEs are skipped and keep their stamp; they do not use up the window's pages
+    b.flags[:] = S.F_PROTNONE
+    b.stamp[:] = 7
+    scan_off = np.array([0], np.int64)
+    armed = S._scan_window(0, 9000, b.cg_i, b.node_i, b.page_node, b.flags, b.stamp, scan_off, 512, b.tmask, b.mode,
+                           b.ts)
+    assert armed == 0 and (b.stamp == 7).all()
