@@ -468,6 +468,43 @@ def to_dict(obj) -> Any:
     return obj
 
 
+#: Every tunable of the model with the interface Linux merged and the name the proposals used
+#: (field, merged interface or "never merged", proposal's name, where it came from).
+KNOBS: tuple[tuple[str, str, str, str], ...] = (
+    ("policy.numa_balancing", "sysctl kernel.numa_balancing = 2 (NUMA_BALANCING_MEMORY_TIERING), 5.18",
+     "same sysctl; reviewers asked for one central tiering switch or a tristate", "Huang Ying, tiering v13"),
+    ("policy.demotion_enabled", "/sys/kernel/mm/numa/demotion_enabled (default false), 5.15",
+     "vm.zone_reclaim_mode bit 8 (RECLAIM_MIGRATE)", "Dave Hansen, migrate in lieu of discard"),
+    ("policy.hot_threshold_ms", "debugfs sched/numa_balancing/hot_threshold_ms (1000), 6.1",
+     "sysctl kernel.numa_balancing_hot_threshold_ms", "Huang Ying, hot page selection"),
+    ("policy.promote_rate_limit_mbps", "sysctl kernel.numa_balancing_promote_rate_limit_MBps (65536), 6.1",
+     "numa_balancing_rate_limit_mbps", "Huang Ying, rate limit"),
+    ("policy.auto_adjust", "numa_promotion_adjust_threshold(), always on, 6.1", "-", "Huang Ying, auto-adjust"),
+    ("policy.watermark_scale_factor", "sysctl vm.watermark_scale_factor (10); WMARK_PROMO = high + tmp, 5.18",
+     "v11: promo = high + max(10 MB, high/4); TPP: vm.demote_scale_factor", "Johannes Weiner's review"),
+    ("cgroups[i].soft_limit_pages", "never merged",
+     "memory.toptier_soft_limit_in_bytes (later sketch: memory_toptier.{max,high,min})", "Tim Chen's RFC, 2021"),
+    ("Result.toptier_pages()", "never merged (memory.numa_stat shows per-node usage)",
+     "memory.toptier_usage_in_bytes", "Tim Chen's RFC, 2021"),
+    ("policy.toptier_scale_factor", "never merged", "sysctl vm.toptier_scale_factor (2000 = 20%)",
+     "Tim Chen's RFC, 2021"),
+    ("policy.soft_limit", "never merged", "(enforcing the limits above in kswapd)", "Tim Chen's RFC, 2021"),
+    ("policy.tpp_active_check", "never merged as a knob", "promote only folios on the active LRU",
+     "TPP (Meta), 2021"),
+    ("(no field)", "memory.reclaim nodes= in v6.1, reverted for 6.2 and in 6.1.y stable; no memory.demote",
+     "memory.demote / demote= (Google)", "Mina Almasry; Yosry Ahmed, Wei Xu"),
+)
+
+
+def knob_table() -> str:
+    """:data:`KNOBS` as a plain-text table: model field, merged interface, proposal's name, origin."""
+    heads = ("model", "merged in Linux", "proposal's name", "from")
+    w = [max(len(h), *(len(r[i]) for r in KNOBS)) for i, h in enumerate(heads)]
+    lines = ["  ".join(h.ljust(w[i]) for i, h in enumerate(heads)).rstrip()]
+    lines += ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in KNOBS]
+    return "\n".join(lines)
+
+
 def describe(cls) -> list[tuple[str, Any, str]]:
     """(name, default, doc) for every field of a parameter class: the knob table of the notebook."""
     out = []

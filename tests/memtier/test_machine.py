@@ -137,3 +137,22 @@ def test_mt_perf_to_adistance_is_unsigned_int_arithmetic():
     dram = {"read_latency_ns": 90, "write_latency_ns": 90, "read_bw_mbps": 500000, "write_bw_mbps": 500000}
     slow = {"read_latency_ns": 900, "write_latency_ns": 900, "read_bw_mbps": 1000, "write_bw_mbps": 1000}
     assert M.mt_perf_to_adistance(slow, dram) == ((5760 * 1000000) % 2**32) // 2000 == 732516
+
+
+def test_knob_table_names_real_fields_and_both_names():
+    import dataclasses
+
+    from lwnlab.memtier.params import KNOBS, CgroupSpec, Policy, knob_table
+
+    policy = {f.name for f in dataclasses.fields(Policy)}
+    for field, merged, proposal, origin in KNOBS:
+        if field.startswith("policy."):
+            assert field.split(".", 1)[1] in policy, field
+        elif field.startswith("cgroups[i]."):
+            assert field.split(".", 1)[1] in {f.name for f in dataclasses.fields(CgroupSpec)}, field
+        assert merged and proposal and origin
+    text = knob_table()
+    for name in ("numa_balancing_promote_rate_limit_MBps", "numa_balancing_rate_limit_mbps", "hot_threshold_ms",
+                 "kernel.numa_balancing_hot_threshold_ms", "demotion_enabled", "RECLAIM_MIGRATE",
+                 "memory.toptier_soft_limit_in_bytes", "vm.toptier_scale_factor", "memory.toptier_usage_in_bytes"):
+        assert name in text, name
