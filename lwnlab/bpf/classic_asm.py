@@ -21,6 +21,14 @@ Also: ``ld #k``, ``ld len``, ``ld M[k]``, ``ldh/ldb [k]``, ``ld/ldh/ldb [x+k]``,
 ``jne/jneq``, ``jlt``, ``jle`` (jt and jf swapped), ``.insn code, jt, jf, k``.
 Comments start with ``;`` or ``//`` (or a line starting with ``# ``), a leading ``NNNN:`` pc is
 ignored (so the disassembler's listing assembles back).
+
+seccomp-tools' C-like statements are accepted too, line by line, and mix with the above:
+``A = arch``, ``A = sys_number``, ``A = args[2]``, ``A = args[0] >> 32``, ``A = data[16]``,
+``A = mem[1]``, ``A = X``, ``X = A``, ``mem[1] = A``, ``A &= 0x3`` (any of ``+ - * / % & | ^ << >>``),
+``A = -A``, ``if (A != ARCH_X86_64) goto dead``, ``if (A == execve) goto 0011 else goto 0004``,
+``if !(A & 2) goto ok``, ``goto L``, ``return ERRNO(1)``, ``return A``.  A number after ``goto``
+is an absolute line, as the listing of ``lwnlab seccomp disasm --c`` prints it, and that listing
+(columns and all) assembles back.
 """
 
 from __future__ import annotations
@@ -67,9 +75,14 @@ def _value(tok: str, ctx: _Ctx, lineno: int, col: int) -> int:
         return v & 0xFFFFFFFF
     if t.upper() in syscalls.AUDIT_ARCH_VALUES:
         return syscalls.AUDIT_ARCH_VALUES[t.upper()]
+    if "AUDIT_" + t.upper() in syscalls.AUDIT_ARCH_VALUES:  # seccomp-tools writes ARCH_X86_64
+        return syscalls.AUDIT_ARCH_VALUES["AUDIT_" + t.upper()]
     tbl = syscalls.table(ctx.arch.name)
     if t in tbl:
         return tbl[t] & 0xFFFFFFFF
+    m = re.fullmatch(r"([\w-]+):(\w+)", t)  # another ABI's number, as the notes print it: x32:read
+    if m and m.group(1).lower() in syscalls.ARCHES and m.group(2) in syscalls.table(m.group(1).lower()):
+        return syscalls.table(m.group(1).lower())[m.group(2)] & 0xFFFFFFFF
     try:
         return parse_action(t)
     except Exception:  # noqa: BLE001 - fall through to a clear error
@@ -105,6 +118,8 @@ def assemble(text: str, *, arch: str = "x86_64", file: str | None = None) -> lis
         head = line.lstrip()
         if head.startswith("#!") or head == "#" or head.startswith("# "):
             continue  # a whole-line comment (``#`` is otherwise the immediate prefix)
+        if _LISTING_HEAD.fullmatch(head.rstrip()):
+            continue  # the header of a ``seccomp disasm --c`` / seccomp-tools listing
         col = len(line) - len(line.lstrip())
         body = line.strip()
         m = _PCNUM.match(body)
@@ -123,6 +138,9 @@ def assemble(text: str, *, arch: str = "x86_64", file: str | None = None) -> lis
             col += m.end()
         if not body:
             continue
+        c_form = _c_like_to_asm(body, len(rows), lineno, col, file)
+        if c_form is not None:  # seccomp-tools' C-like statements (and its disasm listing's columns)
+            body = c_form
         if body.lower().startswith(".arch"):
             parts = body.split()
             if len(parts) != 2:
@@ -134,6 +152,98 @@ def assemble(text: str, *, arch: str = "x86_64", file: str | None = None) -> lis
             continue
         rows.append((lineno, col, body, ctx))
     return [_one(body, lineno, col, pc, labels, c) for pc, (lineno, col, body, c) in enumerate(rows)]
+
+
+_LISTING_HEAD = re.compile(r"line\s+CODE\s+JT\s+JF\s+K|=+")
+_COLUMNS = re.compile(r"^0x[0-9a-fA-F]{2,4}\s+0x[0-9a-fA-F]{2}\s+0x[0-9a-fA-F]{2}\s+0x[0-9a-fA-F]{8}\s+")
+_C_ALU = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "&": "and", "|": "or", "^": "xor",
+          "<<": "lsh", ">>": "rsh"}
+_C_CMP = {"==": "jeq", "!=": "jne", ">": "jgt", ">=": "jge", "<": "jlt", "<=": "jle", "&": "jset"}
+_C_IF = re.compile(r"if\s*(!?)\s*\(\s*A\s*(==|!=|>=|<=|>|<|&)\s*(.+?)\s*\)\s*goto\s+(\S+)"
+                   r"(?:\s+else\s+goto\s+(\S+))?")
+
+
+def _c_like_to_asm(body: str, pc: int, lineno: int, col: int, file) -> str | None:
+    """One statement of seccomp-tools' C-like syntax (``A = arch``, ``if (A != ARCH_X86_64) goto 0010``,
+    ``A &= 0x3``, ``mem[0] = A``, ``goto dead``, ``return ERRNO(1)``) as bpf_asm text; None if the line is
+    not in that syntax.  ``goto NNNN`` names an absolute line (as the disassembler prints), a word a label.
+    The columns of a ``seccomp disasm --c`` listing (``0x20 0x00 0x00 0x00000004``) are skipped."""
+    m = _COLUMNS.match(body)
+    had_columns = m is not None
+    if m:
+        body = body[m.end():]
+    b = body.strip()
+
+    def target(t: str) -> str:
+        if re.fullmatch(r"\d+", t):
+            rel = int(t, 10) - pc - 1
+            if rel < 0:
+                raise _err(f"goto {t} from line {pc:04d} jumps backwards; classic BPF jumps only forward",
+                           lineno, col, file)
+            return str(rel)
+        return t
+
+    def operand(v: str) -> str:
+        v = v.strip()
+        return "x" if v in ("X", "x") else "#" + v
+
+    m = re.fullmatch(r"A\s*=\s*(.+)", b)
+    if m:
+        rhs = m.group(1).strip()
+        mm = re.fullmatch(r"args\[(\d)\]\s*>>\s*32", rhs)
+        if rhs == "-A":
+            return "neg"
+        if rhs in ("X", "x"):
+            return "txa"
+        if mm:
+            return f"ld args[{mm.group(1)}].hi"
+        mm = re.fullmatch(r"(?:mem|M)\[(.+)\]", rhs)
+        if mm:
+            return f"ld M[{mm.group(1)}]"
+        mm = re.fullmatch(r"(?:data)?\[(.+)\]", rhs)
+        if mm:
+            return f"ld [{mm.group(1)}]"
+        if rhs == "sys_number":
+            return "ld nr"
+        if rhs in ("len", "sizeof(struct seccomp_data)"):
+            return "ld len"
+        if re.fullmatch(r"(nr|arch|ip|instruction_pointer|args?\[\d\])(\.hi|\.lo)?", rhs):
+            return f"ld {rhs}"
+        return f"ld #{rhs}"
+    m = re.fullmatch(r"X\s*=\s*(.+)", b)
+    if m:
+        rhs = m.group(1).strip()
+        mm = re.fullmatch(r"(?:mem|M)\[(.+)\]", rhs)
+        if rhs == "A":
+            return "tax"
+        if mm:
+            return f"ldx M[{mm.group(1)}]"
+        if rhs in ("len", "sizeof(struct seccomp_data)"):
+            return "ldx len"
+        return f"ldx #{rhs}"
+    m = re.fullmatch(r"(?:mem|M)\[(.+)\]\s*=\s*([AX])", b)
+    if m:
+        return f"{'st' if m.group(2) == 'A' else 'stx'} M[{m.group(1)}]"
+    m = re.fullmatch(r"A\s*(<<|>>|[-+*/%&|^])=\s*(.+)", b)
+    if m:
+        return f"{_C_ALU[m.group(1)]} {operand(m.group(2))}"
+    m = _C_IF.fullmatch(b)
+    if m:
+        neg, op, val, t1, t2 = m.groups()
+        if neg and op != "&":
+            raise _err("only !(A & k) is negated in this syntax; write the opposite comparison", lineno, col, file)
+        t1, t2 = target(t1), target(t2) if t2 else "0"
+        if neg:  # if !(A & k) goto t1 else goto t2
+            return f"jset {operand(val)}, {t2}, {t1}"
+        return f"{_C_CMP[op]} {operand(val)}, {t1}, {t2}"  # jne/jlt/jle also take (when true, when false)
+    m = re.fullmatch(r"goto\s+(\S+)", b)
+    if m:
+        return f"ja {target(m.group(1))}"
+    m = re.fullmatch(r"return\s+(.+)", b)
+    if m:
+        v = m.group(1).strip()
+        return "ret a" if v == "A" else f"ret {v}"
+    return b if had_columns else None  # a listing line whose text is plain bpf_asm ("and #3")
 
 
 def _target(tok: str, pc: int, labels: dict[str, int], lineno: int, col: int, file, limit: int) -> int:
@@ -389,6 +499,7 @@ def c_like(insns: list[CInsn], *, arch: str = "x86_64") -> str:
     ann = _annotate(insns, arch)
     out = [" line  CODE  JT   JF      K", "================================="]
     for pc, (x, note) in enumerate(zip(insns, ann)):
-        text = note or disasm_one(x)
+        plain = disasm_one(x)
+        text = note if note and not plain.startswith(".insn") else plain  # odd unused fields stay visible
         out.append(f" {pc:04d}: {x.code:#04x} {x.jt:#04x} {x.jf:#04x} {x.k:#010x}  {text}")
     return "\n".join(out) + "\n"

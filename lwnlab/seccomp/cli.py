@@ -15,7 +15,8 @@ def register(subparsers) -> None:
 
     a = sub.add_parser("asm", help="assemble bpf_asm-style text to a raw filter",
                        description="Assemble FILE.s (ld [0] / ld nr / jeq #59, 0, 3 / jeq #execve, kill / "
-                       "ret #0x7fff0000 / ret ERRNO(1), labels) to raw struct sock_filter bytes. A filter the "
+                       "ret #0x7fff0000 / ret ERRNO(1), labels; or seccomp-tools' A = arch / if (A != ARCH_X86_64) goto dead / "
+                       "return KILL, and the listing of 'disasm --c') to raw struct sock_filter bytes. A filter the "
                        "kernel would refuse is still written, with a warning naming the pc and the reason.")
     a.add_argument("input", metavar="FILE.s")
     a.add_argument("-o", "--output", metavar="FILTER.bpf", help="output file (default: FILE with suffix .bpf)")

@@ -216,3 +216,61 @@ def test_engine_is_safe_on_unchecked_programs():
         path = np.zeros(8, dtype=np.int64)
         ret, _ = cvm.run_path(dec, np.zeros((1, 16), np.uint32), path)
         assert ret == cvm.RUN_ERROR, prog
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.builds(lambda c, jt, jf, k: CInsn(c, jt, jf, k), st.sampled_from(sorted(isa.CLASSIC_OPCODES)),
+                          st.integers(0, 3), st.integers(0, 3), st.sampled_from([0, 4, 16, 20, 59, 0xC000003E,
+                                                                                  0x40000001, 0x7FFF0000])),
+                min_size=1, max_size=20))
+def test_c_like_listing_assembles_back(prog):
+    """`seccomp disasm --c` (seccomp-tools' listing: columns, A = ..., if (...) goto NNNN) is assembler input."""
+    assert classic_asm.assemble(classic_asm.c_like(prog)) == prog
+
+
+def test_seccomp_tools_statements():
+    src = """
+    # seccomp-tools style
+    A = arch
+    if (A != ARCH_X86_64) goto dead
+    A = sys_number
+    if (A >= 0x40000000) goto dead
+    if (A == execve) goto dead
+    if (A == openat) goto check else goto ok
+    check:
+    A = args[2]
+    A &= 0x3
+    if (A == 1) goto deny
+    if !(A & 2) goto ok else goto deny
+    ok:
+    return ALLOW
+    deny:
+    return ERRNO(13)
+    dead:
+    return KILL
+    """
+    bpf_asm = """
+    ld arch
+    jne #AUDIT_ARCH_X86_64, dead
+    ld nr
+    jge #0x40000000, dead
+    jeq #execve, dead
+    jeq #openat, check, ok
+    check: ld args[2]
+    and #3
+    jeq #1, deny
+    jset #2, deny, ok
+    ok: ret ALLOW
+    deny: ret ERRNO(13)
+    dead: ret KILL
+    """
+    assert classic_asm.assemble(src) == classic_asm.assemble(bpf_asm)
+    more = classic_asm.assemble("A = X\nX = A\nmem[3] = A\nmem[4] = X\nA = mem[3]\nX = mem[4]\nA = -A\nA += X\n"
+                                "A <<= 2\nA = data[16]\nA = args[0] >> 32\nX = 5\nA = 7\nif (A > X) goto 0015\n"
+                                "return A\nreturn ALLOW")
+    assert more == classic_asm.assemble("txa\ntax\nst M[3]\nstx M[4]\nld M[3]\nldx M[4]\nneg\nadd x\nlsh #2\n"
+                                        "ld [16]\nld args[0].hi\nldx #5\nld #7\njgt x, 1, 0\nret a\nret ALLOW")
+    with pytest.raises(AsmError, match="backwards"):
+        classic_asm.assemble("A = nr\nif (A == 1) goto 0000\nreturn ALLOW")
+    with pytest.raises(AsmError, match="line 1"):
+        classic_asm.assemble("if !(A == 1) goto 0001\nreturn ALLOW")
