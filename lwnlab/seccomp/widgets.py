@@ -233,7 +233,9 @@ class TraceView:
             stack = Stack([f])
             res = stack.run_batch(self.words)
         except LwnlabError as e:
-            self.errors.show(e)
+            self.errors.show(e)  # and no stale answer beside it (the dots keep their last colours)
+            self.result, self.counts, self.actions = None, {}, None
+            self.summary.value = f"{html.escape(self.label)}: <i>not run: the filter has an error</i>"
             return
         self.result = res
         ret = res[0]
@@ -330,6 +332,7 @@ class StackLab:
             dec = stack.decide(d)
         except LwnlabError as e:
             self.errors.show(e)
+            self.result, self.per_filter, self.table.value = None, [], ""
             return
         self.per_filter = [f.run(d) for f in fs]
         self.result = dec

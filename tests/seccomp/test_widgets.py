@@ -77,6 +77,21 @@ def test_filter_lab_kernel_button_after_an_error():
     assert lab.kernel.errno == 7 and lab.result.data == 7
 
 
+def test_trace_and_stack_views_show_no_stale_answer_after_an_error(no_recompile):
+    tv = Wd.make_trace_view()
+    st = Wd.make_stack_lab()
+    with no_recompile():
+        tv.source.value = "ld [2]\nret ALLOW"
+        assert tv.errors.error is not None and tv.result is None and tv.counts == {}
+        assert "not run" in tv.summary.value
+        tv.source.value = "ret ALLOW"
+        assert tv.errors.error is None and tv.counts == {"ALLOW": len(tv.trace)}
+        st.syscall.value = "nosuch"
+        assert st.errors.error is not None and st.result is None and st.table.value == ""
+        st.syscall.value = "write"
+        assert st.result.action == "LOG" and st.result.filter == 1
+
+
 def test_trace_view_recolours(no_recompile):
     tv = Wd.make_trace_view()
     assert "recorded" in tv.label
