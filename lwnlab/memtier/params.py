@@ -243,7 +243,7 @@ def validate(cfg: SimConfig) -> SimConfig:
                               field=f"{w}.pages")
         if n.pages > (1 << 31) - 1:
             raise ConfigError("at most 2**31-1 pages per node", field=f"{w}.pages")
-        if n.kind not in KIND_DEFAULTS:
+        if not isinstance(n.kind, str) or n.kind not in KIND_DEFAULTS:
             raise ConfigError(f"unknown kind {n.kind!r} (known: {', '.join(KIND_DEFAULTS)})", field=f"{w}.kind")
         if n.zone not in ("normal", "movable"):
             raise ConfigError(f"zone must be 'normal' or 'movable', got {n.zone!r}", field=f"{w}.zone")
@@ -273,21 +273,27 @@ def validate(cfg: SimConfig) -> SimConfig:
         if c.pages <= 0:
             raise ConfigError(f"pages must be > 0, got {c.pages}", field=f"{w}.pages")
         total += c.pages
-        if c.pattern not in PATTERNS:
+        if not isinstance(c.pattern, str) or c.pattern not in PATTERNS:
             raise ConfigError(f"unknown pattern {c.pattern!r} (known: {', '.join(PATTERNS)})", field=f"{w}.pattern")
         _need_num(f"{w}.shape", c.shape, 0)
-        if c.pattern == "zipf" and c.shape <= 0:
-            raise ConfigError("zipf needs an exponent shape > 0 (YCSB: 0.99)", field=f"{w}.shape")
+        if c.pattern == "zipf" and not (0 < c.shape <= 100):
+            # beyond s = 100 every draw is rank 1 anyway, and the sampler's constants lose all precision
+            raise ConfigError(f"zipf needs an exponent shape in (0, 100] (YCSB: 0.99), got {c.shape}",
+                              field=f"{w}.shape")
         if c.pattern == "pareto" and c.shape <= 0:
             raise ConfigError("pareto needs alpha shape > 0 (80/20: 1.161)", field=f"{w}.shape")
-        if c.pattern == "gaussian" and c.shape <= 0:
-            raise ConfigError("gaussian needs sigma shape > 0 (a fraction of pages)", field=f"{w}.shape")
+        if c.pattern == "gaussian" and not (0 < c.shape <= 10):
+            # samples outside the address space are redrawn: a sigma of many address spaces would never finish
+            raise ConfigError(f"gaussian needs sigma shape in (0, 10] (a fraction of pages), got {c.shape}",
+                              field=f"{w}.shape")
+        if c.pattern == "scan" and c.shape >= 1 << 31:
+            raise ConfigError(f"scan stride shape must be < 2**31 pages, got {c.shape}", field=f"{w}.shape")
         if c.pattern == "hotset" and not (0 < c.shape <= 1):
             raise ConfigError("hotset needs shape in (0, 1]: the hot fraction of pages", field=f"{w}.shape")
         _need_num(f"{w}.hot_share", c.hot_share, 0, 1)
         _need_num(f"{w}.read_ratio", c.read_ratio, 0, 1)
         _need_num(f"{w}.weight", c.weight, 0, lo_open=True)
-        _need_int(f"{w}.phase_ms", c.phase_ms, 0)
+        _need_int(f"{w}.phase_ms", c.phase_ms, 0, 1 << 40)
         _need_num(f"{w}.phase_shift", c.phase_shift, 0, 1)
         if c.scramble is not None:
             _need_bool(f"{w}.scramble", c.scramble)
@@ -296,7 +302,7 @@ def validate(cfg: SimConfig) -> SimConfig:
         if not _node_cpus(cfg.nodes[c.cpu_node]):
             raise ConfigError(f"node {c.cpu_node} has no CPUs", field=f"{w}.cpu_node")
         if c.soft_limit_pages is not None:
-            _need_int(f"{w}.soft_limit_pages", c.soft_limit_pages, 0)
+            _need_int(f"{w}.soft_limit_pages", c.soft_limit_pages, 0, 1 << 40)
         if not isinstance(c.name, str):
             raise ConfigError("expected a string", field=f"{w}.name")
     if total > (1 << 31) - 1:
@@ -323,7 +329,7 @@ def validate(cfg: SimConfig) -> SimConfig:
         _need_int("policy.scan_period_ms", p.scan_period_ms, 1, 1 << 30)
     _need_int("policy.watermark_scale_factor", p.watermark_scale_factor, 1, 3000)  # sysctl bounds
     if p.min_free_kbytes is not None:
-        _need_int("policy.min_free_kbytes", p.min_free_kbytes, 0, 1 << 40)
+        _need_int("policy.min_free_kbytes", p.min_free_kbytes, 0, (1 << 31) - 1)  # proc_dointvec_minmax
     if p.hz not in (100, 250, 300, 1000) or not _is_int(p.hz):
         raise ConfigError(f"CONFIG_HZ must be 100, 250, 300 or 1000, got {p.hz!r}", field="policy.hz")
     _need_int("policy.access_time_bits", p.access_time_bits, 12, 31)

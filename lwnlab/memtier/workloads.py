@@ -210,8 +210,8 @@ def gen_ranks(cg_i, cg_f, c, cnt, buf, o, scanpos, rng, now_ms):
         for k in range(cnt):
             out[k] = pos
             pos += st
-            while pos >= n:
-                pos -= n
+            if pos >= n:
+                pos %= n
         scanpos[c] = pos
     else:  # K_HOTSET
         hs = cg_f[c, CF_HOT_SHARE]

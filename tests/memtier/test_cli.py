@@ -78,6 +78,12 @@ def test_more_bad_configs_are_clear_errors(capsys, tmp_path):
         '{"distances": [[20, 30], [30, 10]]}': "distances[0][0]",           # slit_valid(): local == 10
         '{"cgroups": [{"pages": 100, "name": 3}]}': "cgroups[0].name",      # was accepted
         '{"seconds": 100000, "accesses_per_sec": 10000000000}': "seconds",  # 1e15 accesses: would run for days
+        '{"nodes": [{"pages": 4096, "kind": []}]}': "nodes[0].kind",         # was: TypeError unhashable
+        '{"cgroups": [{"pages": 100, "pattern": "gaussian", "shape": 1e300}]}': "cgroups[0].shape",  # was: a hang
+        '{"cgroups": [{"pages": 100, "pattern": "zipf", "shape": 300}]}': "cgroups[0].shape",  # was: math domain
+        '{"cgroups": [{"pages": 100, "pattern": "scan", "shape": 1e300}]}': "cgroups[0].shape",  # was: overflow
+        '{"cgroups": [{"pages": 100, "phase_ms": 1000000000000000000000}]}': "cgroups[0].phase_ms",  # overflow
+        '{"cgroups": [{"pages": 100, "soft_limit_pages": 1000000000000000000000}]}': "cgroups[0].soft_limit_pages",
     }
     for text, field in cases.items():
         f = tmp_path / "bad.json"

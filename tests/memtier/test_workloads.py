@@ -81,3 +81,14 @@ def test_bad_workload_input():
     with pytest.raises(ConfigError) as e:
         generate(CgroupSpec(pages=100, pattern="bimodal"), 10)
     assert e.value.field == "cgroups[0].pattern"
+
+
+def test_scan_stride_larger_than_the_address_space_wraps_by_modulo():
+    import numpy as np
+
+    from lwnlab.memtier.params import CgroupSpec
+    from lwnlab.memtier.workloads import generate
+
+    # stride 2**30 over 1000 pages: position k * 2**30 mod 1000 (the old loop subtracted n one at a time)
+    pages, _, _ = generate(CgroupSpec(pages=1000, pattern="scan", shape=float(1 << 30), scramble=False), 50)
+    assert pages.tolist() == [(k * (1 << 30)) % 1000 for k in range(50)]
