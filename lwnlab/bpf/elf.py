@@ -155,7 +155,16 @@ def compile_c(source: str | os.PathLike, *, output: str | os.PathLike | None = N
 def load_c(source: str | os.PathLike, *, cflags: tuple = ()) -> "ObjectFile":
     """Compile C (text, or a path to a ``.c`` file) and load the object; the ``.o`` is a temporary."""
     with tempfile.TemporaryDirectory(prefix="lwnlab-clang-") as tmp:
-        return load_object(compile_c(source, output=os.path.join(tmp, "prog.o"), cflags=cflags))
+        obj = os.path.join(tmp, "prog.o")
+        try:
+            return load_object(compile_c(source, output=obj, cflags=cflags))
+        except LwnlabError as e:  # name the C file, not the temporary object nobody can look at
+            if e.location.file == obj and isinstance(source, (str, os.PathLike)) and os.path.exists(source):
+                import dataclasses
+
+                e.location = dataclasses.replace(e.location, file=os.fspath(source))
+                e.args = (e.describe(),)
+            raise
 
 
 # --------------------------------------------------------------------------- loading

@@ -527,8 +527,8 @@ def _seccomp_access(off: int, size: int, write: bool) -> str | None:
         return "offset outside struct seccomp_data"
     if off % size:
         return "misaligned context access"
-    if off in (0, 4):
-        return None if size == 4 else "nr and arch are read as u32"
+    if off < 8:  # inside nr (0..3) or arch (4..7)
+        return None if off in (0, 4) and size == 4 else "nr and arch are read as u32"
     return None if size == 8 else "instruction_pointer and args[] are read as u64"
 
 

@@ -215,3 +215,14 @@ def test_cli_verify_reads_map_directives(tmp_path, capsys):
     p.write_text(".map 1 c array key_size=8 value_size=8 max_entries=4\nexit\n")
     assert main(["bpf", "verify", str(p)]) == 2
     assert "key_size must be 4" in capsys.readouterr().err
+
+
+@needs_clang
+def test_c_file_errors_name_the_c_file_not_a_temporary_object(tmp_path, capsys):
+    from lwnlab.cli import main
+
+    src = tmp_path / "nothing.c"
+    src.write_text("int counter;\n")
+    assert main(["bpf", "verify", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert f"{src}: no program sections" in err and "lwnlab-clang-" not in err, err

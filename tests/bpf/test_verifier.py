@@ -97,6 +97,17 @@ def test_seccomp_context_rules(off, size, ok):
         assert "invalid bpf_context access" in r.message
 
 
+@pytest.mark.parametrize("off,size,why", [
+    (3, 1, "nr and arch are read as u32"), (6, 2, "nr and arch are read as u32"), (0, 8, "nr and arch are read as u32"),
+    (8, 4, "instruction_pointer and args[] are read as u64"), (20, 4, "instruction_pointer and args[] are read as u64"),
+    (64, 4, "offset outside struct seccomp_data"),
+])
+def test_seccomp_context_refusals_explain_the_right_field(off, size, why):
+    sfx = {1: "b", 2: "h", 4: "w", 8: "dw"}[size]
+    r = v(f"ldx{sfx} %r0, [%r1{off:+d}]\nexit", "seccomp")
+    assert not r.accepted and r.message == f"invalid bpf_context access off={off} size={size} ({why})"
+
+
 def test_seccomp_context_is_read_only():
     rejects("stxw [%r1+0], %r1\nmov %r0, 0\nexit", "read only", prog_type="seccomp")
     rejects("stw [%r1+16], 0\nmov %r0, 0\nexit", "read only", prog_type="seccomp")
