@@ -26,7 +26,8 @@ def register(subparsers) -> None:
                        "accesses_per_sec, seed, distances (see 'lwnlab memtier presets --json' for examples).")
     src = r.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="NAME", help="a preset (see 'lwnlab memtier presets'); default: default")
-    src.add_argument("--config", metavar="FILE.json", help="a JSON configuration (partial policy/cost sections allowed)")
+    src.add_argument("--config", metavar="FILE.json",
+                     help="a JSON configuration, or TOML if the name ends in .toml (partial policy/cost sections allowed)")
     r.add_argument("--seconds", type=_positive, metavar="N", help="simulated seconds (overrides the preset/config)")
     r.add_argument("--seed", type=_nonneg, metavar="S", help="random seed (overrides the preset/config)")
     r.add_argument("--json", action="store_true", help="machine-readable output")
@@ -43,7 +44,7 @@ def register(subparsers) -> None:
                        "demotion targets.")
     src = m.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="NAME")
-    src.add_argument("--config", metavar="FILE.json")
+    src.add_argument("--config", metavar="FILE.json", help="a JSON (or .toml) configuration")
     m.add_argument("--json", action="store_true", help="machine-readable output")
     m.set_defaults(func=_cmd_machine)
 

@@ -449,17 +449,43 @@ def config_from_dict(data: dict, *, base: SimConfig | None = None) -> SimConfig:
     return validate(cfg)
 
 
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ConfigError(f"key {k!r} is given twice", field=k)
+        out[k] = v
+    return out
+
+
 def load_config(path: str) -> SimConfig:
-    """Read a JSON configuration file (see :func:`config_from_dict`)."""
+    """Read a configuration file: JSON, or TOML when the name ends in ``.toml`` (see :func:`config_from_dict`)."""
     from lwnlab.errors import SourceError
 
-    with open(path) as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SourceError(f"not valid JSON: {e.msg}", file=path, line=e.lineno, column=e.colno) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise SourceError(f"not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}): a configuration is "
+                          "a JSON (or .toml) file", file=path, line=line) from None
     try:
+        if str(path).endswith(".toml"):
+            import re
+            import tomllib
+
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as e:
+                m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+                raise SourceError(f"not valid TOML: {str(e)}", file=path, line=int(m.group(1)) if m else None,
+                                  column=int(m.group(2)) if m else None) from None
+        else:
+            try:
+                data = json.loads(text, object_pairs_hook=_no_duplicates)
+            except json.JSONDecodeError as e:
+                raise SourceError(f"not valid JSON: {e.msg}", file=path, line=e.lineno, column=e.colno) from None
         return config_from_dict(data)
     except ConfigError as e:
         raise ConfigError(e.message, file=path, field=e.field) from None

@@ -115,3 +115,30 @@ def test_preset_configs_round_trip_through_the_cli(capsys, tmp_path):
         out = capsys.readouterr().out
         a, b = out.split("\n{", 1)[0], "{" + out.split("\n{", 1)[1]
         assert json.loads(a) == json.loads(b)
+
+
+def test_config_files_binary_duplicate_keys_and_toml(capsys, tmp_path):
+    f = tmp_path / "bin.json"
+    f.write_bytes(b'{"seconds": \xd0\xff}')
+    assert main(["memtier", "run", "--config", str(f)]) == 2          # was: internal error (UnicodeDecodeError)
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and "internal" not in err
+    f = tmp_path / "dup.json"
+    f.write_text('{"seconds": 2, "seconds": 3}')                       # was: the last one silently won
+    assert main(["memtier", "run", "--config", str(f)]) == 2
+    assert "'seconds'" in capsys.readouterr().err
+    f = tmp_path / "c.toml"
+    f.write_text('seconds = 2\naccesses_per_sec = 20000\n[policy]\ndemotion_enabled = true\n'
+                 '[[nodes]]\npages = 4096\n[[nodes]]\npages = 16384\nkind = "pmem"\n'
+                 '[[cgroups]]\npages = 12000\npattern = "gaussian"\nshape = 0.05\n')
+    assert main(["memtier", "run", "--config", str(f), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["config"]["seconds"] == 2 and d["config"]["policy"]["demotion_enabled"] is True
+    assert d["tiers"] == {"memory_tier4": [0], "memory_tier22": [1]}
+    f.write_text("seconds = \n")
+    assert main(["memtier", "run", "--config", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and "c.toml:1:" in err
+    f.write_text("[policy]\nhz = 251\n")
+    assert main(["memtier", "run", "--config", str(f)]) == 2
+    assert "'policy.hz'" in capsys.readouterr().err
