@@ -14,7 +14,7 @@
 4. Lines are normalised first (dmesg ``[ts]``, syslog and journal prefixes,
    ``/dev/kmsg`` records, ``<N>`` level prefixes); a line that no format
    matches whole is tried as a head format without ``\\n`` followed by
-   ``pr_cont`` (``<c>``) fragments from the same file: dmesg shows them joined.
+   ``pr_cont`` (``<c>``) fragments of the same function: dmesg shows them joined.
 """
 
 from __future__ import annotations
@@ -711,7 +711,12 @@ class Matcher:
         return out, ncand
 
     def match(self, lines: list[str], join_cont: bool = True) -> list[MatchResult]:
-        """Match raw log lines (any of the supported prefixes); one result per line with a message."""
+        """Match raw log lines (any of the supported prefixes); one result per line with a message.
+
+        With ``join_cont``, a line may also be a head format followed by ``pr_cont`` (``<c>``) fragments
+        of the same function, as dmesg shows them joined; that reading wins when its formats have more
+        literal characters than the best whole-line format (a real kernel always has a ``"%s\\n"``
+        or ``"%s: %s %02x: %s\\n"`` that swallows the joined text whole)."""
         msgs = []
         texts = []
         for ln in lines:
@@ -723,65 +728,176 @@ class Matcher:
         best, ncand = self.match_messages(msgs)
         out = []
         for t, m, b, nc in zip(texts, msgs, best.tolist(), ncand.tolist()):
-            if b >= 0:
-                out.append(MatchResult(t, self.entries[b], candidates=nc))
-                continue
-            res = self._match_cont(m) if join_cont else None
-            out.append(res if res is not None else MatchResult(t, None, candidates=nc))
-            out[-1].line = t
+            res = None
+            if join_cont:
+                res = self._match_cont(m, int(self.score[b]) if b >= 0 else -1)
+            if res is None:
+                res = MatchResult(t, self.entries[b] if b >= 0 else None, candidates=nc)
+            res.line = t
+            res.candidates = nc
+            out.append(res)
         return out
 
-    def _match_cont(self, msg: bytes) -> MatchResult | None:
-        """``head`` + ``pr_cont`` fragments: a format without ``\\n`` matching a prefix, then <c> entries."""
+    def _cont_tables(self):
+        """pr_cont fragments (<c> without a level) by (file, function), and the heads that can precede
+        them: formats without a newline in a function that has fragments, most literal text first.
+        A pr_cont sequence is one function's work (a loop, a few conditions); allowing fragments of
+        other functions would let unrelated short fragments (", ", "%c", " %d") spell any line."""
         if not hasattr(self, "_conts"):
-            self._conts: dict[str, list[int]] = {}
-            self._heads = []
+            self._conts: dict[tuple[str, str], list[int]] = {}
+            heads = []
             flags = self.flags.tolist()
             for i, e in enumerate(self.entries):
                 if flags[i] & _F_CONT:
-                    self._conts.setdefault(e.file, []).append(i)
+                    self._conts.setdefault((e.file, e.func), []).append(i)
                 elif not flags[i] & _F_NL:
+                    heads.append(i)
+            heads = [i for i in heads if (self.entries[i].file, self.entries[i].func) in self._conts
+                     and self.score[i] > 0]
+            heads.sort(key=lambda i: -self.score[i])
+            # cheap necessary conditions: a head that starts with fixed text must start the line; one
+            # that starts with a conversion needs a literal of QSHORT+ bytes in it (weaker heads are
+            # no more specific than the "%s"-style format that matched the whole line); the line must
+            # end as some fragment of the head's function can end
+            self._heads, self._head_lits = [], []
+            for i in heads:
+                prog = self.formats[i].program()
+                if prog and prog[0][0] == F.OP_LIT:
                     self._heads.append(i)
-            self._heads.sort(key=lambda i: -self.score[i])
-        if not self._conts:
+                    self._head_lits.append((True, prog[0][1]))
+                else:
+                    lit = self.longest_literal(i)
+                    if len(lit) >= QSHORT:
+                        self._heads.append(i)
+                        self._head_lits.append((False, lit))
+            self._head_by_first: dict[int, list] = {}
+            self._heads_inner = []
+            for h, (at_start, lit) in zip(self._heads, self._head_lits):
+                if at_start:
+                    self._head_by_first.setdefault(lit[0], []).append((h, (at_start, lit)))
+                else:
+                    self._heads_inner.append((h, (at_start, lit)))
+            self._tails: dict = {}
+            for key, ks in self._conts.items():
+                ks.sort(key=lambda i: -self.score[i])
+                ends = set()
+                for k in ks:
+                    prog = self.formats[k].program()
+                    ends.add(prog[-1][1] if prog and prog[-1][0] == F.OP_LIT else None)
+                self._tails[key] = None if None in ends else tuple(ends)
+        return self._conts, self._heads, self._head_lits
+
+    def _match_cont(self, msg: bytes, better_than: int = -1) -> MatchResult | None:
+        """``head`` + ``pr_cont`` fragments: a format without ``\\n`` matching a prefix, then <c> entries of
+        its function up to the end; the reading with the most literal characters (each format's once),
+        if that is more than ``better_than``.  Each format is run as a set of positions over its ops (no backtracking), with
+        a work budget per line, so no line can make it slow."""
+        conts, heads, lits = self._cont_tables()
+        if not conts:
             return None
         s = msg.decode("latin-1")
-        for h in self._heads:
-            if self.score[h] == 0:
-                continue
-            lit = self.longest_literal(h).decode("latin-1")
-            if lit and lit not in s:
-                continue
-            heads = [m for m in self._prefix_matches(h, s)]
-            for end in heads:
-                frags = self._consume(s[end:], self._conts.get(self.entries[h].file, []))
-                if frags is not None:
-                    return MatchResult(s, self.entries[h], [self.entries[f] for f in frags])
-        return None
-
-    def _prefix_matches(self, i: int, s: str):
-        pat = re.compile("(?:" + self.formats[i].regex() + ")", re.S)
-        ends = set()
-        for k in range(len(s), 0, -1):
-            if pat.fullmatch(s, 0, k):
-                ends.add(k)
-                if len(ends) > 3:
-                    break
-        return sorted(ends)
-
-    def _consume(self, rest: str, conts: list[int], depth: int = 0):
-        if rest == "":
-            return []
-        if depth > 64:
+        n = len(msg)
+        work = [self.budget]
+        best = None
+        best_score = better_than
+        memo: dict = {}
+        if not msg:
             return None
-        for k in sorted(conts, key=lambda i: -self.score[i]):
-            pat = self.regex(k)
-            for end in range(len(rest), 0, -1):
-                if pat.fullmatch(rest, 0, end):
-                    tail = self._consume(rest[end:], conts, depth + 1)
-                    if tail is not None:
-                        return [k] + tail
-        return None
+        for h, (at_start, lit) in self._head_by_first.get(msg[0], []) + self._heads_inner:
+            if not (msg.startswith(lit) if at_start else lit in msg):
+                continue
+            key = (self.entries[h].file, self.entries[h].func)
+            tails = self._tails[key]
+            if tails is not None and not msg.endswith(tails):
+                continue
+            ends = self._ends(h, msg, [0], work)
+            if ends is None:
+                return None  # out of budget: keep the whole-line answer
+            fr = conts[key]
+            for e in sorted(ends, reverse=True):
+                if e >= n:
+                    continue  # the head alone: a whole-line format
+                got = self._best_tail(msg, e, fr, memo, work)
+                if got is None and work[0] <= 0:
+                    return None
+                if got is not None:
+                    # the fixed text of the formats involved, each counted once: a fragment repeated
+                    # 60 times (" %04x") is no more specific than once
+                    total = int(self.score[h]) + sum(int(self.score[f]) for f in set(got[1]))
+                    if total > best_score:
+                        best, best_score = (h, got[1]), total
+        if best is None:
+            return None
+        h, frags = best
+        return MatchResult(s, self.entries[h], [self.entries[f] for f in frags])
+
+    def _ends(self, i: int, msg: bytes, starts, work) -> set[int] | None:
+        """Where format ``i`` can end when it starts at one of ``starts`` (None when out of budget)."""
+        n = len(msg)
+        q = sorted(set(starts))
+        for op in self.formats[i].program():
+            if not q:
+                return set()
+            work[0] -= len(q)
+            if work[0] <= 0:
+                return None
+            if op[0] == F.OP_LIT:
+                lit = op[1]
+                q = [p + len(lit) for p in q if msg.startswith(lit, p)]
+            elif op[0] == F.OP_OPT:
+                lit = op[1]
+                q = sorted(set(q) | {p + len(lit) for p in q if msg.startswith(lit, p)})
+            elif op[0] == F.OP_RUN:
+                _, name, lo, hi = op
+                tbl = F.CLASS_TABLE[F.CLASS_IDS[name]]
+                out: set[int] = set()
+                for p in q:
+                    k = 0
+                    while k < hi and p + k < n and tbl[msg[p + k]]:
+                        k += 1
+                    work[0] -= k
+                    if k >= lo:
+                        out.update(range(p + lo, p + k + 1))
+                q = sorted(out)
+            else:  # ANY: any text of lo..hi characters
+                _, lo, hi = op
+                out = set()
+                for p in q:
+                    out.update(range(p + lo, min(p + hi, n) + 1))
+                    if hi >= F.INF:
+                        break  # from the first start every later position is reachable
+                work[0] -= len(out)
+                q = sorted(out)
+        return set(q)
+
+    def _best_tail(self, msg: bytes, p: int, conts: list[int], memo: dict, work):
+        """(literal characters, fragments) of the best way for ``conts`` to print ``msg[p:]`` whole."""
+        n = len(msg)
+        key = (p, id(conts))
+        if key in memo:
+            return memo[key]
+        memo[key] = None  # no fragment prints nothing: no cycles
+        best = None
+        for k in conts:
+            ends = self._ends(k, msg, [p], work)
+            if ends is None:
+                return None
+            for e in ends:
+                if e <= p:
+                    continue
+                if e == n:
+                    tail = (0, [])
+                else:
+                    tail = self._best_tail(msg, e, conts, memo, work)
+                    if tail is None:
+                        if work[0] <= 0:
+                            return None
+                        continue
+                sc = int(self.score[k]) + tail[0]
+                if best is None or sc > best[0]:
+                    best = (sc, [k] + tail[1])
+        memo[key] = best
+        return best
 
 
 def matcher_cache_dir():

@@ -147,3 +147,30 @@ def test_matcher_is_cached_per_index_file(tmp_path):
     assert not hit4 and m4.match(["brand new 7"])[0].entry.file == "x.c"
     m5, hit5 = Matcher.for_index_file(path, cache_dir=cache)
     assert hit5
+
+
+def test_pr_cont_join_beats_a_wildcard_whole_line_format(tree):
+    """Every real kernel has "%s\\n" formats (and "%s: %s %02x: %s\\n"...), which match any joined pr_cont
+    line whole: the joined reading must still win when its formats have more fixed text."""
+    root = tree({
+        "drivers/net/yf.c": '#define pr_fmt(fmt) "yf: " fmt\n'
+                            'void tx_timeout(void) { int i;\n pr_warn("  Tx ring %p: ", ring);\n'
+                            ' for (i = 0; i < 4; i++)\n  pr_cont(" %04x /%08x", a, b);\n pr_cont("\\n"); }\n',
+        "lib/any.c": 'void dump(void) { printk("%s\\n", buf); printk(KERN_ERR "%s: %s %02x: %s\\n", a, b, c, d); }\n',
+        "arch/x/traps.c": 'void show_registers(void) { int i;\n printk("Code:");\n'
+                          ' for (i = 0; i < 8; i++) pr_cont(" %s", w);\n pr_cont("\\n"); }\n'
+                          'void show_opcodes(void) { printk("Code: %s end\\n", w); }\n',
+    })
+    m = Matcher.from_index(build_index(root, progress=False))
+    r = m.match(["[ 12.5] yf:   Tx ring 00000000deadbeef:  0001 /00000002 0003 /00000004"])[0]
+    assert (r.entry.file, r.entry.line) == ("drivers/net/yf.c", 3)
+    assert [(f.line, f.text) for f in r.fragments] == [(5, " %04x /%08x"), (5, " %04x /%08x")]
+    # a fragment repeated is no more specific than once: "Code:" + " %s" (6 fixed characters) loses to
+    # "Code: %s end" (10), though eight " %s" would spell the line too
+    r = m.match(["Code: 1 2 3 4 5 6 7 end"])[0]
+    assert (r.entry.func, r.fragments) == ("show_opcodes", [])
+    r = m.match(["Code: 1 2 3 4 5 6 7 8"])[0]
+    assert r.entry.func == "show_registers" and len(r.fragments) == 8
+    # a line that is not a joined sequence keeps its whole-line format
+    r = m.match(["yf: x: y 00: z"])[0]
+    assert r.entry.file == "lib/any.c" and r.fragments == []
