@@ -186,7 +186,7 @@ class SimConfig:
         return dataclasses.replace(self, **kw)
 
     def with_policy(self, **kw) -> "SimConfig":
-        return dataclasses.replace(self, policy=dataclasses.replace(self.policy, **kw))
+        return with_policy(self, **kw)
 
     def to_dict(self) -> dict:
         return to_dict(self)
@@ -228,6 +228,8 @@ def _need_bool(where: str, v):
 
 def validate(cfg: SimConfig) -> SimConfig:
     """Check every field; raise ConfigError naming the first bad one.  Returns ``cfg``."""
+    if not isinstance(cfg, SimConfig):
+        raise ConfigError(f"expected a SimConfig (see lwnlab.memtier.presets), got {type(cfg).__name__}")
     if not isinstance(cfg.nodes, (tuple, list)) or not cfg.nodes:
         raise ConfigError("at least one node is needed", field="nodes")
     nn = len(cfg.nodes)
@@ -368,6 +370,19 @@ def validate(cfg: SimConfig) -> SimConfig:
                     raise ConfigError(f"a remote distance must be > LOCAL_DISTANCE (10), got {d[i][j]}",
                                       field=f"distances[{i}][{j}]")
     return cfg
+
+
+def with_policy(cfg: SimConfig, **override) -> SimConfig:
+    """``cfg`` with policy fields replaced; an unknown field is a ConfigError naming it."""
+    if not isinstance(cfg, SimConfig):
+        raise ConfigError(f"expected a SimConfig (see lwnlab.memtier.presets), got {type(cfg).__name__}")
+    names = {f.name for f in fields(Policy)}
+    for k in override:
+        if k not in names:
+            near = _near(k, names)
+            raise ConfigError(f"unknown policy knob {k!r}" + (f" (did you mean {near!r}?)" if near else ""),
+                              field=f"policy.{k}")
+    return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, **override)) if override else cfg
 
 
 def _node_cpus(n: NodeSpec) -> bool:

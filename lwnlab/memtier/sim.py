@@ -891,14 +891,11 @@ def _check_memory(npages: int, seconds: int, nn: int, ncg: int) -> None:
 
 def prepare(cfg, **policy_override):
     """Validate ``cfg`` and build every array :func:`simulate` takes: (args tuple, machine)."""
-    import dataclasses
-
     from lwnlab.memtier.machine import build_machine
-    from lwnlab.memtier.params import validate
+    from lwnlab.memtier.params import validate, with_policy
     from lwnlab.memtier.workloads import compile_cgroups
 
-    if policy_override:
-        cfg = dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, **policy_override))
+    cfg = with_policy(cfg, **policy_override)
     validate(cfg)
     m = build_machine(cfg)
     nn = m.nnodes

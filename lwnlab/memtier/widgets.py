@@ -21,7 +21,7 @@ import numpy as np
 from lwnlab.errors import LwnlabError
 from lwnlab.memtier import presets
 from lwnlab.memtier import sim as S
-from lwnlab.memtier.params import NodeSpec, SimConfig
+from lwnlab.memtier.params import SimConfig
 from lwnlab.ui import ErrorBox, figure
 
 RATE_LIMITS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 65536)

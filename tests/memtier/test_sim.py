@@ -266,3 +266,14 @@ def test_progress_callback_reports_simulated_seconds():
     assert all(0 <= d <= 4 and t == 4 for d, t in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert np.array_equal(res.series, S.run(small(seconds=4)).series)
+
+
+def test_python_api_bad_input_is_a_config_error():
+    with pytest.raises(ConfigError) as e:
+        S.run(small(seconds=1), hot_thresold_ms=5)          # was: TypeError from dataclasses.replace
+    assert e.value.field == "policy.hot_thresold_ms" and "hot_threshold_ms" in str(e.value)
+    with pytest.raises(ConfigError):
+        S.run("default")                                    # was: AttributeError
+    with pytest.raises(ConfigError) as e:
+        small().with_policy(scan_size=4)
+    assert e.value.field == "policy.scan_size"
