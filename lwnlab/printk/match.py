@@ -392,13 +392,16 @@ _TS = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 _SYSLOG = re.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:?\d\d|Z)?)"
                      r" \S+ kernel: ")
 _KMSG = re.compile(r"^(\d+),(\d+),(\d+),([^;]*);")
+# a /dev/kmsg dictionary line: one space, then KEY=value (Documentation/ABI/testing/dev-kmsg); kernel
+# messages such as "  PCI_ERR0 = %08x" (two spaces, spaced '=') are messages, not dictionaries
+_KMSG_DICT = re.compile(r"^ [A-Z][A-Z0-9_]*=")
 _LEVEL = re.compile(r"^<(\d)>")
 
 
 def normalise(line: str) -> str | None:
     """The message text of a log line, or None for lines that carry none (kmsg dictionaries)."""
     line = line.rstrip("\r\n")
-    if line.startswith(" ") and "=" in line and _KMSG.match("0,0,0,-;") and line.lstrip().split("=")[0].isupper():
+    if _KMSG_DICT.match(line):
         return None  # /dev/kmsg continuation (SUBSYSTEM=..., DEVICE=...)
     m = _KMSG.match(line)
     if m:

@@ -174,3 +174,14 @@ def test_pr_cont_join_beats_a_wildcard_whole_line_format(tree):
     # a line that is not a joined sequence keeps its whole-line format
     r = m.match(["yf: x: y 00: z"])[0]
     assert r.entry.file == "lib/any.c" and r.fragments == []
+
+
+def test_messages_that_look_like_kmsg_dictionaries_are_kept():
+    """Only " KEY=value" (one space, no spaces around '=') is a /dev/kmsg dictionary line; alpha's
+    "  PCI_ERR0 = %08x" and the like are kernel messages and must get a result line each."""
+    assert normalise(" SUBSYSTEM=pci") is None and normalise(" DEVICE=+pci:0000:00:1f.2") is None
+    for msg in ("  PCI_ERR0 = 0xa7cf94d7", "  WHOAMI      = 69eb8cb4", "  EV5 BC_TAG_ADDR                =    dead"):
+        assert normalise(msg) == msg
+    m = Matcher.from_formats([b"  PCI_ERR0 = %08x\n", b"x %d\n"])
+    res = m.match(["  PCI_ERR0 = a7cf94d7", "x 1"])
+    assert [r.entry.fmt for r in res] == [b"  PCI_ERR0 = %08x\n", b"x %d\n"]
