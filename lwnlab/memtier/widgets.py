@@ -83,6 +83,12 @@ class Simulator:
             "threshold": a_th.plot(x, z, color="C1", drawstyle="steps-mid")[0],
             "free": a_free.plot(x, z, color="C0", label="free")[0],
         }
+        # where the pages are: each cgroup's pages on the top tier (the RFC's memory.toptier_usage_in_bytes)
+        self.cg_names = [c.name or f"cg{i}" for i, c in enumerate(self.base.cgroups)]
+        for i, name in enumerate(self.cg_names):
+            self.lines[f"toptier:{name}"] = a_free.plot(x, z, color=f"C{5 + i % 5}", lw=1.2,
+                                                        label=f"{name} on top tier")[0]
+        self.soft_line = a_free.axhline(0, color="C1", lw=1.0, ls="--", label="soft limit (RFC)", visible=multi)
         self.wmark_lines = [a_free.axhline(0, color=c, lw=0.8, ls=":", label=n)
                             for n, c in zip(("min", "low", "high", "promo"), ("C3", "C1", "C2", "C4"))]
         a_hit.set_ylim(0, 1.05)
@@ -91,7 +97,7 @@ class Simulator:
         a_mig.set_ylabel("MB/s")
         a_mig.legend(fontsize=7)
         a_th.set_ylabel("hot threshold, ms")
-        a_free.set_ylabel("fast node free pages")
+        a_free.set_ylabel("fast node pages")
         a_free.legend(fontsize=7, ncol=2)
         for a in (a_th, a_free):
             a.set_xlabel("simulated s")
@@ -157,14 +163,20 @@ class Simulator:
         self.lines["free"].set_data(x, res.free_pages()[:, fast])
         for ln, v in zip(self.wmark_lines, res.machine.wmark[fast]):
             ln.set_ydata([v, v])
+        top = res.toptier_pages()
+        for i, name in enumerate(self.cg_names):
+            self.lines[f"toptier:{name}"].set_data(x, top[:, i])
+        lim = res.config.cgroups[-1].soft_limit_pages
+        if len(self.cg_names) > 1 and lim is not None:
+            self.soft_line.set_ydata([lim, lim])
         for a in self.axes.values():
             a.set_xlim(0.5, x[-1] + 0.5)
         for k in ("migration", "threshold", "free"):
             a = self.axes[k]
             a.relim()
             a.autoscale_view(scalex=False)
-        top = max(float(res.free_pages()[:, fast].max()), float(res.machine.wmark[fast][3])) * 1.15 + 1
-        self.axes["free"].set_ylim(0, top)
+        ymax = max(float(res.free_pages()[:, fast].max()), float(res.machine.wmark[fast][3]), float(top.max()))
+        self.axes["free"].set_ylim(0, ymax * 1.15 + 1)
         tot = res.totals()
         self.summary.value = (
             f"<b>fast-tier hit ratio</b> {tot['fast_hit_ratio']:.3f} &nbsp; <b>promoted</b> {tot['promoted_mb']:.1f} MB"

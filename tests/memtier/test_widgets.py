@@ -77,3 +77,17 @@ def test_bad_input_shows_an_error_not_a_traceback():
     s.base = s.base.replace(nodes=(NodeSpec(pages=4096), NodeSpec(pages=4096, kind="pmem", zone="weird")))
     assert s.run() is None
     assert "nodes[1].zone" in s.error.widget.value
+
+
+def test_where_the_pages_are_per_cgroup_and_the_soft_limit_line(no_recompile):
+    s = make_softlimit_explorer()
+    with no_recompile():
+        s.soft_limit.value = 0.4
+    top = s.result.toptier_pages()
+    for i, name in enumerate(s.cg_names):
+        assert np.array_equal(s.lines[f"toptier:{name}"].get_data()[1], top[:, i])
+    lim = s.config.cgroups[-1].soft_limit_pages
+    assert s.soft_line.get_visible() and s.soft_line.get_ydata()[0] == lim == int(0.4 * s.config.nodes[0].pages)
+    assert s.axes["free"].get_ylim()[1] > top.max()
+    one = make_simulator(small_cfg())
+    assert not one.soft_line.get_visible() and list(one.cg_names) == ["cg0"]
