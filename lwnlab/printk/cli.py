@@ -100,6 +100,13 @@ def _index(args) -> int:
     ix = build_index(args.src, args.subdir, headers=args.headers, jobs=jobs)
     if args.stats:
         print(" ".join(f"{k}={v}" for k, v in ix.stats.items()), file=sys.stderr)
+    if ix.stats.get("files") == 0:
+        print(f"lwnlab: note: no .c files under {args.src}" + (" (--headers adds .h)" if not args.headers else ""),
+              file=sys.stderr)
+    for what, n in ix.stats.get("lexer_skipped", {}).items():
+        # the lexer never fails on odd input: say what it skipped, and where it first did
+        print(f"lwnlab: note: the lexer skipped {what} ({n}x, first at {ix.stats['lexer_skipped_first'][what]})",
+              file=sys.stderr)
     if args.split:
         out = Path(args.split)
         out.mkdir(parents=True, exist_ok=True)

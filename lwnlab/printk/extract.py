@@ -1331,7 +1331,7 @@ def source_files(root: str | os.PathLike, subdirs: Iterable[str] = (), *, header
             continue
         if not s.is_dir():
             raise SourceError("no such file or directory in the tree", file=str(s))
-        for d, dirs, files in os.walk(s):
+        for d, dirs, files in os.walk(s, onerror=_walk_error):
             rel_d = os.path.relpath(d, root)
             if rel_d == ".":
                 dirs[:] = [x for x in dirs if x not in exclude_top and not x.startswith(".")]
@@ -1343,6 +1343,11 @@ def source_files(root: str | os.PathLike, subdirs: Iterable[str] = (), *, header
                     out.append((p, os.path.normpath(os.path.join(rel_d, f))))
     out.sort(key=lambda x: x[1])
     return out
+
+
+def _walk_error(e: OSError):
+    """os.walk ignores directories it cannot list: a silently smaller index is a wrong answer."""
+    raise SourceError(f"cannot read directory: {e.strerror}", file=e.filename) from e
 
 
 def extract_tree(root: str | os.PathLike, subdirs: Iterable[str] = (), *, headers: bool = False,

@@ -356,7 +356,8 @@ def _summarise(r):
     :data:`_ENTRY_FIELDS` order (pickling tuples is several times cheaper than dataclasses)."""
     ents = [(c.fmt, c.func, c.file, c.line, c.level, c.subsys_prefix, c.in_kernel_index, c.macro, c.module, c.reason)
             for c in r.calls if c.fmt is not None]
-    return (r.bytes, r.unresolved, len(r.pr_fmt_defs), {k: n for k, (n, _) in r.skipped.items()}, len(r.calls), ents)
+    return (r.bytes, r.unresolved, len(r.pr_fmt_defs), {k: (n, f"{r.path}:{ln}") for k, (n, ln) in r.skipped.items()},
+            len(r.calls), ents)
 
 
 _ENTRY_FIELDS = ("fmt", "func", "file", "line", "level", "subsys_fmt_prefix", "in_kernel_index", "macro", "module",
@@ -426,6 +427,7 @@ def build_index(root: str | Path, subdirs: Iterable[str] = (), *, headers: bool 
     entries: list[Entry] = []
     nbytes = ncalls = unresolved = 0
     skipped: dict[str, int] = defaultdict(int)
+    skipped_first: dict[str, str] = {}  # kind -> "file:line" of its first occurrence
     pr_fmt = 0
     done = 0
     with _no_gc():
@@ -435,8 +437,9 @@ def build_index(root: str | Path, subdirs: Iterable[str] = (), *, headers: bool 
                 unresolved += unres
                 pr_fmt += npr
                 ncalls += nc
-                for k, n in sk.items():
+                for k, (n, where) in sk.items():
                     skipped[k] += n
+                    skipped_first.setdefault(k, where)
                 entries += _entries(ents)
             done += len(batch)
             if bar is not None:
@@ -448,7 +451,7 @@ def build_index(root: str | Path, subdirs: Iterable[str] = (), *, headers: bool 
     stats = {"files": len(files), "bytes": nbytes, "calls": ncalls, "resolved": ncalls - unresolved,
              "unresolved": unresolved, "entries": len(entries),
              "in_kernel_index": sum(e.in_kernel_index for e in entries), "pr_fmt_defines": pr_fmt,
-             "lexer_skipped": dict(skipped)}
+             "lexer_skipped": dict(skipped), "lexer_skipped_first": skipped_first}
     return Index(entries, str(root), stats)
 
 

@@ -110,3 +110,38 @@ def test_index_split_by_module(tmp_path, capsys):
     text = (out / "heat").read_text().splitlines()
     assert text[0].startswith("# <level/flags>") and all("kernel/heat.c" in x for x in text[1:])
     assert main(["printk", "index", str(SAMPLE / "v1"), "-j", "0"]) == 2
+
+
+def test_index_says_what_the_lexer_skipped_and_where(tmp_path, capsys):
+    (tmp_path / "ok.c").write_text('void f(void) { pr_err("fine\\n"); }\n')
+    (tmp_path / "bin.c").write_bytes(b'void g(void) { pr_err("x\\n"); }\n\x00\x80\xff "open\n')
+    assert main(["printk", "index", str(tmp_path)]) == 0
+    cap = capsys.readouterr()
+    assert '<3> ok.c:1 f "fine\\n"' in cap.out and '<3> bin.c:1 g "x\\n"' in cap.out
+    assert "the lexer skipped NUL byte (1x, first at bin.c:2)" in cap.err
+    assert "the lexer skipped unterminated string literal (1x, first at bin.c:2)" in cap.err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["printk", "index", str(empty)]) == 0
+    assert "no .c files under" in capsys.readouterr().err
+
+
+def test_index_of_an_unreadable_directory_is_an_error(tmp_path, capsys, monkeypatch):
+    """os.walk skips directories it cannot list; the index must not silently lack them.  (Root reads
+    any directory, so the refusal is simulated where os.walk lists directories.)"""
+    import os
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.c").write_text('void f(void) { pr_err("x\\n"); }\n')
+    (tmp_path / "b.c").write_text('void g(void) { pr_err("y\\n"); }\n')
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(str(path)) == "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert main(["printk", "index", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "sub: cannot read directory: Permission denied" in err and "Traceback" not in err
