@@ -81,15 +81,20 @@ class CInsn:
         return struct.pack((">" if big_endian else "<") + "HBBI", self.code, self.jt, self.jf, self.k & 0xFFFFFFFF)
 
 
-def decode(raw: bytes, *, big_endian: bool | None = None, what: str = "filter") -> list[CInsn]:
+def decode(raw: bytes, *, big_endian: bool | None = None, what: str = "filter",
+           max_insns: int | None = None) -> list[CInsn]:
     """Bytes to instructions; byte order detected when ``big_endian`` is None (libseccomp exports
-    big-endian targets' filters in their order)."""
+    big-endian targets' filters in their order).  With ``max_insns`` (seccomp: BPF_MAXINSNS) a longer
+    filter is refused before anything is decoded, as seccomp_prepare_filter refuses it up front."""
     raw = bytes(raw)
     if len(raw) == 0:
         raise ClassicRejected(R_LENGTH, f"{what} is empty (0 instructions)", stage="seccomp_prepare_filter")
     if len(raw) % SOCK_FILTER_SIZE:
         raise FilterError(f"{what} is {len(raw)} bytes, not a multiple of 8: truncated struct sock_filter at pc "
                           f"{len(raw) // 8}", pc=len(raw) // 8)
+    if max_insns is not None and len(raw) // SOCK_FILTER_SIZE > max_insns:
+        raise ClassicRejected(R_LENGTH, f"filter has {len(raw) // SOCK_FILTER_SIZE} instructions; 1..{max_insns} "
+                              "are allowed", stage="seccomp_prepare_filter")
     if big_endian is None:
         big_endian = detect_big_endian(raw)
     fmt = (">" if big_endian else "<") + "HBBI"

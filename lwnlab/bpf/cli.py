@@ -135,10 +135,11 @@ def _with_file(e: FilterError, path: str) -> FilterError:
     return FilterError(e.message, file=path, pc=e.pc, line=e.line, column=e.column, field=e.field)
 
 
-def _load(path: str):
+def _load(path: str, *, limit: bool = True):
     """A program from text (.s/.asm, or any file that is text), a BPF ELF object (its only program)
-    or raw bytes."""
-    from lwnlab.bpf import asm, program
+    or raw bytes.  With ``limit`` a raw file longer than the kernel's BPF_COMPLEXITY_LIMIT_INSNS is
+    refused before it is decoded (bpf_prog_load refuses it up front: E2BIG)."""
+    from lwnlab.bpf import asm, isa, program
 
     if is_elf(path):  # an object file, whatever its name: never disassembled or run as raw slots
         from lwnlab.bpf.elf import load_object
@@ -152,6 +153,9 @@ def _load(path: str):
         raw = f.read()
     if path.endswith((".s", ".asm", ".S")) or looks_like_text(raw):
         return asm.assemble(raw.decode("utf-8", errors="replace"), file=path)
+    if limit and len(raw) // 8 > isa.BPF_COMPLEXITY_LIMIT_INSNS:
+        raise FilterError(f"program of {len(raw) // 8} instructions exceeds the limit of "
+                          f"{isa.BPF_COMPLEXITY_LIMIT_INSNS}", file=path)
     try:
         return program.decode(raw, what="the program")
     except FilterError as e:
@@ -185,7 +189,7 @@ def _cmd_asm(args) -> int:
 def _cmd_disasm(args) -> int:
     from lwnlab.bpf import disasm
 
-    insns = _load(args.input)
+    insns = _load(args.input, limit=False)
     text = disasm.pseudo_c(insns) if args.pseudo_c else disasm.disassemble(insns, labels=args.labels)
     if args.json:
         lines = []
@@ -319,7 +323,7 @@ def _load_for_verify(path: str, section: str | None):
         # '.map N NAME TYPE key_size=K value_size=V max_entries=M' lines declare maps, as for seccomp run --ebpf
         body, specs, _ = parse_map_directives(raw.decode("utf-8", errors="replace"), file=path)
         return asm.assemble(body, file=path), specs
-    return _load(path), {}
+    return _load(path, limit=False), {}
 
 
 def _cmd_verify(args) -> int:
@@ -328,6 +332,17 @@ def _cmd_verify(args) -> int:
 
     if args.max_insns <= 0:
         raise UsageError("--max-insns must be positive", field="max_insns")
+    from lwnlab.bpf import isa
+
+    size = os.path.getsize(args.program) if os.path.isfile(args.program) else 0
+    if size // 8 > isa.BPF_COMPLEXITY_LIMIT_INSNS and not is_elf(args.program) and size % 8 == 0:
+        # bpf_prog_load() refuses insn_cnt > 1M (E2BIG) before the verifier runs: no need to decode it
+        msg = f"program of {size // 8} instructions exceeds the limit of {isa.BPF_COMPLEXITY_LIMIT_INSNS}"
+        if args.json:
+            print_json(verifier.Verdict(False, msg + "\n", 0, 0, msg, prog_type=args.prog_type).to_json())
+        else:
+            print(f"rejected ({args.prog_type}) at pc 0: {msg}")
+        return EXIT_NEGATIVE
     insns, maps = _load_for_verify(args.program, args.section)
     next_index = 0
     for text in args.map:

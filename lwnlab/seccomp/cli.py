@@ -113,7 +113,7 @@ def _load_filter(path: str, arch: str | None = None):
     return Filter.from_file(path)
 
 
-def _read_insns(path: str, arch: str):
+def _read_insns(path: str, arch: str, max_insns: int | None = None):
     from lwnlab.bpf import classic
     from lwnlab.bpf.classic_asm import assemble
 
@@ -132,6 +132,11 @@ def _read_insns(path: str, arch: str):
 
         raise FilterError(f"{len(raw)} bytes is not a multiple of 8: truncated struct sock_filter at pc {len(raw) // 8}",
                           file=path, pc=len(raw) // 8)
+    if max_insns is not None and len(raw) // 8 > max_insns:  # refused by its length before any decoding
+        try:
+            classic.decode(raw, max_insns=max_insns)
+        except classic.ClassicRejected as e:
+            raise e.with_file(path) from None
     be = classic.detect_big_endian(raw)
     return classic.decode(raw, big_endian=be), be
 
@@ -180,12 +185,16 @@ def _cmd_disasm(args) -> int:
 def _cmd_check(args) -> int:
     from lwnlab.bpf import classic
 
+    insns, be, refused = [], False, None
     try:
-        insns, be = _read_insns(args.input, "x86_64")
-    except classic.ClassicRejected as e:  # an empty file: a filter of 0 instructions, which the kernel refuses
-        insns, be = [], False
-    verdict = {"accepted": True, "instructions": len(insns), "big_endian": be}
+        insns, be = _read_insns(args.input, "x86_64", max_insns=classic.isa.BPF_MAXINSNS)
+    except classic.ClassicRejected as e:  # empty, or longer than BPF_MAXINSNS: refused by length up front
+        refused = e
+    n = len(insns) if refused is None else _file_insns(args.input)
+    verdict = {"accepted": True, "instructions": n, "big_endian": be}
     try:
+        if refused is not None:
+            raise refused
         checked = classic.validate_seccomp(insns)
         verdict["converted_length"] = classic.converted_length(checked)
     except classic.ClassicRejected as e:
@@ -213,6 +222,12 @@ def _cmd_check(args) -> int:
         print("kernel: " + (k.get("unavailable") and f"unavailable ({k['unavailable']})" or
                             ("accepted" if k["accepted"] else f"refused (errno {k['errno']})")))
     return EXIT_OK if verdict["accepted"] else EXIT_NEGATIVE
+
+
+def _file_insns(path: str) -> int:
+    import os
+
+    return 0 if _is_text(path) else os.path.getsize(path) // 8
 
 
 def _cmd_dump(args) -> int:

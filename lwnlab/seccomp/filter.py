@@ -36,6 +36,8 @@ class Filter:
     def prepare(cls, insns: "list[CInsn] | bytes", *, big_endian: bool | None = None, name: str = "") -> "Filter":
         if isinstance(insns, (bytes, bytearray, memoryview)):
             raw = bytes(insns)
+            if len(raw) // 8 > classic.isa.BPF_MAXINSNS:
+                classic.decode(raw, max_insns=classic.isa.BPF_MAXINSNS)  # refused by length, not decoded
             be = classic.detect_big_endian(raw) if big_endian is None and len(raw) % 8 == 0 and raw else big_endian
             insns = classic.decode(raw, big_endian=be)
             big_endian = be

@@ -154,3 +154,28 @@ def test_loader_errors_name_the_file(tmp_path, capsys):
     assert main(["bpf", "disasm", str(raw)]) == 2
     err = capsys.readouterr().err
     assert err.count(str(raw)) == 1 and "pc 1" in err and "not a multiple of 8" in err, err
+
+
+def test_huge_raw_files_are_refused_by_length_without_decoding(tmp_path, capsys, monkeypatch):
+    """bpf_prog_load refuses more than 1M instructions (E2BIG) and seccomp more than 4096 (EINVAL) before
+    looking at them; so does lwnlab (decoding an 80 MB file first took ~20 s): nothing is decoded."""
+    from lwnlab.bpf import classic, program
+
+    def no_decoding(*a, **k):
+        raise AssertionError("decoded a file that its length alone refuses")
+
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(8 * 3_000_000)  # 3M zero slots
+    monkeypatch.setattr(program, "decode", no_decoding)
+    monkeypatch.setattr(classic, "CInsn", no_decoding)
+    monkeypatch.setattr(classic, "detect_big_endian", no_decoding)
+    assert main(["bpf", "run", str(big)]) == 2
+    assert "program of 3000000 instructions exceeds the limit of 1000000" in capsys.readouterr().err
+    assert main(["bpf", "verify", str(big), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["message"].startswith("program of 3000000 instructions")
+    assert main(["seccomp", "check", str(big), "--json"]) == 1
+    v = json.loads(capsys.readouterr().out)
+    assert v["reason"] == "length" and v["instructions"] == 3_000_000
+    assert main(["seccomp", "run", str(big), "--syscall", "read"]) == 2
+    assert "3000000 instructions; 1..4096 are allowed" in capsys.readouterr().err
