@@ -98,11 +98,24 @@ def check_getpid_budget(text: str) -> Check:
     return Check(True, "each process gets 3 getpid() calls, then EPERM; other syscalls pass")
 
 
+def _names(answer) -> list:
+    """An answer given as a list/set of names, or as one string ("CAP_BPF, CAP_PERFMON"); None is none."""
+    if answer is None:
+        return []
+    if isinstance(answer, str):
+        return [w for w in answer.replace(",", " ").split() if w]
+    try:
+        return list(answer)
+    except TypeError:
+        return [answer]
+
+
 def check_minimum_caps(caps) -> Check:
     """Exercise 3: the smallest set of capabilities with which ``deny_openat_path`` loads (no gates)."""
     from lwnlab.seccomp import ebpf_examples as E
 
-    caps = {str(c).upper() for c in caps}
+    caps = {str(c).upper() for c in _names(caps)}
+    caps = {c if c.startswith("CAP_") else "CAP_" + c for c in caps}  # "bpf" and "CAP_BPF" alike
     unknown = caps - set(CAPS)
     if unknown:
         return Check(False, f"unknown capabilities {sorted(unknown)}; choose from {list(CAPS)}")
@@ -132,7 +145,7 @@ def check_lsm_prediction(names) -> Check:
     """Exercise 4: which example policies still load, even as root, when the LSM hook allows only almost-cBPF?"""
     from lwnlab.seccomp import ebpf_examples as E
 
-    names = {str(n) for n in names}
+    names = {str(n) for n in _names(names)}
     unknown = names - set(E.EXAMPLES)
     if unknown:
         return Check(False, f"unknown examples {sorted(unknown)}; choose from {list(E.EXAMPLES)}")

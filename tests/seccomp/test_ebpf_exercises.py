@@ -44,3 +44,15 @@ def test_lsm_prediction():
     assert not X.check_lsm_prediction({"count_limit"})
     assert not X.check_lsm_prediction({"nosuch"})
     assert X.check_lsm_prediction(set())
+
+
+def test_answers_may_be_one_string():
+    """A learner types X.check_minimum_caps("CAP_BPF, CAP_PERFMON"): a string is a list of names, not of
+    letters (it used to answer "unknown capabilities ['A', 'B', ...]")."""
+    assert X.check_minimum_caps("CAP_BPF, CAP_PERFMON")
+    assert X.check_minimum_caps("bpf perfmon")
+    r = X.check_minimum_caps("CAP_BPF")
+    assert not r and "does not load" in r.message
+    r = X.check_lsm_prediction("execve_once")
+    assert not r and "unknown examples" not in r.message
+    assert X.check_lsm_prediction("") and X.check_lsm_prediction(None)
