@@ -183,6 +183,11 @@ class Entry:
 
     @classmethod
     def from_json(cls, d: dict, where: dict | None = None) -> "Entry":
+        if not isinstance(d, dict):
+            raise SourceError(f"bad index entry: expected an object, got {type(d).__name__}", **(where or {}))
+        for k in ("fmt_escaped", "format_escaped", "level_escaped", "subsys_fmt_prefix"):
+            if d.get(k) is not None and not isinstance(d[k], str):
+                raise SourceError(f"bad index entry: {k!r} must be a string", **(where or {}))
         try:
             lvl = d.get("level_escaped")
             pre = d.get("subsys_fmt_prefix")
@@ -196,7 +201,9 @@ class Entry:
                        subsys_fmt_prefix=None if pre is None else unescape(pre, where=where),
                        in_kernel_index=bool(d.get("in_kernel_index", True)), macro=str(d.get("macro", "")),
                        module=str(d.get("module", "")), reason=str(d.get("reason", "")))
-        except (KeyError, TypeError, ValueError) as e:
+        except KeyError as e:
+            raise SourceError(f"bad index entry: missing {e.args[0]!r}", **(where or {})) from e
+        except (TypeError, ValueError) as e:
             raise SourceError(f"bad index entry: {e}", **(where or {})) from e
 
 

@@ -99,3 +99,18 @@ def test_by_module_and_search():
     assert sorted(ix.by_module()) == ["m1", "m2"] and len(ix.by_module()["m2"]) == 2
     assert [e.line for e in ix.search(level=3, file="y.c")] == [2]
     assert [e.file for e in ix.search(text="B")] == ["y.c"]
+
+
+@pytest.mark.parametrize("entries, msg", [
+    ("[5]", "expected an object, got int"),
+    ('[{"file": "a.c", "line": 1, "format_escaped": 7}]', "'format_escaped' must be a string"),
+    ('[{"file": "a.c", "line": 1, "fmt_escaped": ["x"]}]', "'fmt_escaped' must be a string"),
+    ('[{"file": "a.c", "line": 1}]', "missing 'format_escaped'"),
+    ('[{"line": 1, "format_escaped": "x"}]', "missing 'file'"),
+])
+def test_malformed_json_entries_are_source_errors(tmp_path, entries, msg):
+    p = tmp_path / "ix.json"
+    p.write_text('{"entries": %s}' % entries)
+    with pytest.raises(SourceError, match=msg) as ei:
+        Index.load(p)
+    assert ei.value.field == "entries[0]" and ei.value.file == str(p)
