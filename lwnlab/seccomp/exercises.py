@@ -70,16 +70,17 @@ def check_x32_hole(abi: str, nr: int) -> Check:
 
     try:
         arch = syscalls.get_arch(abi)
-        d = SeccompData.make(arch, int(nr))
+        d = SeccompData.make(arch, nr if isinstance(nr, str) else int(nr))  # a number, "0x4000...", or a name
     except (LwnlabError, ValueError, TypeError) as e:
         return Check(False, str(getattr(e, "message", e)))
+    nr = d.nr & 0xFFFFFFFF
     name = syscalls.syscall_name(arch, d.nr_signed)
     if name not in ("execve", "execveat"):
-        return Check(False, f"nr {int(nr):#x} on {arch.name} is {name or 'no syscall'}, not execve")
+        return Check(False, f"nr {nr:#x} on {arch.name} is {name or 'no syscall'}, not execve")
     dec = Stack([Filter.from_asm(X32_HOLE_FILTER)], cache=False).decide(d)
     if dec.action != "ALLOW":
-        return Check(False, f"{arch.name} {name} ({int(nr):#x}) is stopped: {dec.action}")
-    return Check(True, f"{arch.name} {name} = {int(nr):#x} passes: arch is {arch.audit_name} and nr has "
+        return Check(False, f"{arch.name} {name} ({nr:#x}) is stopped: {dec.action}")
+    return Check(True, f"{arch.name} {name} = {nr:#x} passes: arch is {arch.audit_name} and nr has "
                  "__X32_SYSCALL_BIT, so the filter's jeq on execve's x86_64 number never matches. "
                  "libseccomp adds 'jge #0x40000000' for this.")
 
@@ -113,8 +114,11 @@ def check_precedence(answer: str, filter_index: int) -> Check:
 
     try:
         want = parse_action(answer)
+        filter_index = int(str(filter_index), 0)  # 1 or "1"
     except LwnlabError as e:
         return Check(False, e.message)
+    except ValueError:
+        return Check(False, f"the filter is a number (0 = older, 1 = newer, -1 = none), not {filter_index!r}")
     stack = Stack([Filter.from_asm(OLDER), Filter.from_asm(NEWER)], cache=False)
     dec = stack.decide(SeccompData.make("x86_64", "write"))
     if want != dec.ret:

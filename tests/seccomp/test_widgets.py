@@ -176,3 +176,15 @@ def test_notebook_tables():
     k = Wd.kernel_comparison("ld nr\njeq #getpid, 0, 1\nret ERRNO(5000)\nret ALLOW", [(39, [0] * 6)]).value
     assert "fails with errno 4095" in k
     assert "DISAGREE" not in k
+
+
+def test_part1_exercise_answers_as_strings():
+    """Numbers typed as strings are numbers: '0x40000208' is x32's execve, and filter '1' is filter 1
+    (it used to say 'right action, wrong filter: 1')."""
+    assert X.check_x32_hole("x32", "0x40000208")
+    assert X.check_x32_hole("x32", 0x40000208)
+    r = X.check_x32_hole("x32", 59)
+    assert not r and "no syscall" in r.message
+    assert X.check_precedence("LOG", "1") and X.check_precedence("LOG", 1)
+    r = X.check_precedence("LOG", "newer")
+    assert not r and "is a number" in r.message
