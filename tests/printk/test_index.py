@@ -113,4 +113,4 @@ def test_malformed_json_entries_are_source_errors(tmp_path, entries, msg):
     p.write_text('{"entries": %s}' % entries)
     with pytest.raises(SourceError, match=msg) as ei:
         Index.load(p)
-    assert ei.value.field == "entries[0]" and ei.value.file == str(p)
+    assert ei.value.location.field == "entries[0]" and ei.value.location.file == str(p)
