@@ -111,6 +111,23 @@ def _hex(text: str, what: str) -> bytes:
         raise UsageError(f"not hex at character {bad} ({t[bad]!r})", field=what) from None
 
 
+def read_source(path: str) -> str:
+    """An assembly source file as text; bytes that are not UTF-8 are an error naming the line and column
+    (a binary file given where assembly is expected), never an internal error."""
+    from lwnlab.errors import SourceError
+
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SourceError(f"not UTF-8 text (byte {raw[e.start]:#04x}): expected assembly; a raw filter or "
+                          "program belongs in a binary file (.bpf/.bin)", file=path, line=line,
+                          column=col) from None
+
+
 def looks_like_text(raw: bytes) -> bool:
     """Assembly text rather than raw instructions (which nearly always contain NUL bytes)?"""
     if not raw or b"\0" in raw:
@@ -175,8 +192,7 @@ def _check(insns, path: str) -> None:
 def _cmd_asm(args) -> int:
     from lwnlab.bpf import asm, program
 
-    with open(args.input) as f:
-        insns = asm.assemble(f.read(), file=args.input)
+    insns = asm.assemble(read_source(args.input), file=args.input)
     if not args.no_check:
         _check(insns, args.input)
     out = args.output or (args.input.rsplit(".", 1)[0] + ".bin")

@@ -108,8 +108,9 @@ def _load_filter(path: str, arch: str | None = None):
     from lwnlab.seccomp.filter import Filter
 
     if _is_text(path):
-        with open(path) as f:
-            return Filter.from_asm(f.read(), arch=arch or "x86_64", file=path)
+        from lwnlab.bpf.cli import read_source
+
+        return Filter.from_asm(read_source(path), arch=arch or "x86_64", file=path)
     return Filter.from_file(path)
 
 
@@ -118,10 +119,10 @@ def _read_insns(path: str, arch: str, max_insns: int | None = None):
     from lwnlab.bpf.classic_asm import assemble
 
     if _is_text(path):
+        from lwnlab.bpf.cli import read_source
         from lwnlab.seccomp.syscalls import get_arch
 
-        with open(path) as f:
-            return assemble(f.read(), arch=arch, file=path), get_arch(arch).big_endian
+        return assemble(read_source(path), arch=arch, file=path), get_arch(arch).big_endian
     with open(path, "rb") as f:
         raw = f.read()
     if not raw:
@@ -146,9 +147,10 @@ def _cmd_asm(args) -> int:
     from lwnlab.bpf.classic_asm import assemble
     from lwnlab.seccomp.syscalls import get_arch
 
+    from lwnlab.bpf.cli import read_source
+
     arch = get_arch(args.arch)
-    with open(args.input) as f:
-        insns = assemble(f.read(), arch=arch.name, file=args.input)
+    insns = assemble(read_source(args.input), arch=arch.name, file=args.input)
     out = args.output or (args.input.rsplit(".", 1)[0] + ".bpf")
     with open(out, "wb") as f:
         f.write(classic.encode(insns, arch.big_endian))

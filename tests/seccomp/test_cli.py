@@ -320,3 +320,16 @@ def test_run_ebpf_show_maps_with_wide_keys_as_json(tmp_path, capsys):
     from lwnlab.seccomp.cli import _jsonable
 
     assert _jsonable({b"\x01\x02": b"\xff", 3: {4: 5}}) == {"0x0102": "0xff", "3": {"4": 5}}
+
+
+def test_binary_bytes_in_an_assembly_file_are_a_clear_error(tmp_path, capsys):
+    """A .s file that is not UTF-8 (a raw filter saved under the wrong name) used to end in
+    'internal error: UnicodeDecodeError'; now it is an input error naming line and column."""
+    p = tmp_path / "f.s"
+    p.write_bytes(b"ld nr\nret \x9d\xc2 ALLOW\n")
+    for cmd in (["seccomp", "asm", str(p), "-o", str(tmp_path / "o.bpf")], ["seccomp", "check", str(p)],
+                ["seccomp", "disasm", str(p)], ["seccomp", "run", str(p), "--syscall", "read"],
+                ["bpf", "asm", str(p), "-o", str(tmp_path / "o.bin")]):
+        assert main(cmd) == 2, cmd
+        err = capsys.readouterr().err
+        assert f"{p}:2:5: not UTF-8 text (byte 0x9d)" in err and "internal" not in err, err
