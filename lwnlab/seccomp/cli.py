@@ -28,7 +28,8 @@ def register(subparsers) -> None:
                        "export_bpf; big-endian filters are detected) in the assembler's syntax with notes, or in "
                        "seccomp-tools' C-like form with --c.")
     d.add_argument("input", metavar="FILTER.bpf")
-    d.add_argument("--arch", default="x86_64", help="architecture for syscall names (default x86_64)")
+    d.add_argument("--arch", default=None, help="architecture for syscall names and field offsets (default "
+                   "x86_64; for a big-endian filter, the architecture it checks for)")
     d.add_argument("--c", action="store_true", help="seccomp-tools' C-like view")
     d.add_argument("--ebpf", action="store_true", help="show the eBPF program the kernel converts it to")
     d.add_argument("--json", action="store_true", help="machine-readable output")
@@ -168,8 +169,15 @@ def _cmd_disasm(args) -> int:
     from lwnlab.bpf.classic_asm import c_like, disasm_one, disassemble
     from lwnlab.seccomp.syscalls import get_arch
 
-    arch = get_arch(args.arch)
+    arch = get_arch(args.arch or "x86_64")
     insns, be = _read_insns(args.input, arch.name)
+    if args.arch is None and be != arch.big_endian:
+        # a big-endian target's filter (libseccomp's s390x/ppc64/mips export): name its fields with the
+        # arch the filter checks for, else the notes would call the low half of an argument ".hi"
+        arch = _checked_arch(insns, be) or arch
+        if arch.big_endian != be:
+            print(f"lwnlab: warning: {args.input} is a big-endian filter; give --arch for the right field names",
+                  file=sys.stderr)
     if args.ebpf:
         prog, _ = classic.convert(classic.validate_seccomp(insns))
         text = disasm.pseudo_c(prog)
@@ -182,6 +190,18 @@ def _cmd_disasm(args) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _checked_arch(insns, big_endian: bool):
+    """The architecture a filter tests for (``ld [4]`` then ``jeq #AUDIT_ARCH_...``) with that byte order."""
+    from lwnlab.seccomp.syscalls import arch_by_audit
+
+    for x, y in zip(insns, insns[1:]):
+        if x.code == 0x20 and x.k == 4 and y.code == 0x15:
+            for a in arch_by_audit(y.k):
+                if a.big_endian == big_endian and a.table is not None:
+                    return a
+    return None
 
 
 def _cmd_check(args) -> int:

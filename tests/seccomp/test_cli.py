@@ -333,3 +333,23 @@ def test_binary_bytes_in_an_assembly_file_are_a_clear_error(tmp_path, capsys):
         assert main(cmd) == 2, cmd
         err = capsys.readouterr().err
         assert f"{p}:2:5: not UTF-8 text (byte 0x9d)" in err and "internal" not in err, err
+
+
+def test_disasm_of_a_big_endian_filter_names_fields_for_its_arch(tmp_path, capsys):
+    """Without --arch, an s390x filter's ld [36] is args[2] (its low half), not x86_64's args[2].hi."""
+    src = tmp_path / "s.s"
+    src.write_text("ld arch\njeq #AUDIT_ARCH_S390X, 1, 0\nret KILL\nld args[2]\nret a\n")
+    out = tmp_path / "s.bpf"
+    assert main(["seccomp", "asm", str(src), "--arch", "s390x", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["seccomp", "disasm", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(".arch s390x") and "ld [36]                      ; A = args[2]\n" in text
+    assert main(["seccomp", "disasm", str(out), "--arch", "x86_64"]) == 0  # an explicit --arch wins
+    assert "A = args[2].hi" in capsys.readouterr().out
+    lone = tmp_path / "l.s"
+    lone.write_text("ld [16]\nret a\n")
+    assert main(["seccomp", "asm", str(lone), "--arch", "ppc64", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["seccomp", "disasm", str(out)]) == 0
+    assert "give --arch" in capsys.readouterr().err
