@@ -309,6 +309,15 @@ def validate(cfg: SimConfig) -> SimConfig:
             raise ConfigError("expected a string", field=f"{w}.name")
     if total > (1 << 31) - 1:
         raise ConfigError("at most 2**31-1 pages in all cgroups together", field="cgroups")
+    # names label the series (JSON keys): two alike would silently merge
+    for what, items, default in (("nodes", cfg.nodes, lambda i, x: f"{x.kind}{i}"),
+                                 ("cgroups", cfg.cgroups, lambda i, x: f"cg{i}")):
+        seen: dict[str, int] = {}
+        for i, x in enumerate(items):
+            name = x.name or default(i, x)
+            if name in seen:
+                raise ConfigError(f"name {name!r} is already used by {what}[{seen[name]}]", field=f"{what}[{i}].name")
+            seen[name] = i
     p = cfg.policy
     if not isinstance(p, Policy):
         raise ConfigError("expected a policy", field="policy")

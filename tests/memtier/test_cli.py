@@ -79,6 +79,10 @@ def test_more_bad_configs_are_clear_errors(capsys, tmp_path):
         '{"cgroups": [{"pages": 100, "name": 3}]}': "cgroups[0].name",      # was accepted
         '{"seconds": 100000, "accesses_per_sec": 10000000000}': "seconds",  # 1e15 accesses: would run for days
         '{"nodes": [{"pages": 4096, "kind": []}]}': "nodes[0].kind",         # was: TypeError unhashable
+        # names key the JSON series: a second 'a' (or a name equal to a default label) silently merged them
+        '{"cgroups": [{"pages": 100, "name": "a"}, {"pages": 100, "name": "a"}]}': "cgroups[1].name",
+        '{"cgroups": [{"pages": 100, "name": "cg1"}, {"pages": 100}]}': "cgroups[1].name",
+        '{"nodes": [{"pages": 4096}, {"pages": 4096, "kind": "pmem", "name": "dram0"}]}': "nodes[1].name",
         '{"cgroups": [{"pages": 100, "pattern": "gaussian", "shape": 1e300}]}': "cgroups[0].shape",  # was: a hang
         '{"cgroups": [{"pages": 100, "pattern": "zipf", "shape": 300}]}': "cgroups[0].shape",  # was: math domain
         '{"cgroups": [{"pages": 100, "pattern": "scan", "shape": 1e300}]}': "cgroups[0].shape",  # was: overflow
