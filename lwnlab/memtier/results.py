@@ -133,6 +133,8 @@ class Result:
             "free_pages": {self.machine.names[i]: self.free_pages()[:, i].tolist() for i in range(self.machine.nnodes)},
             "toptier_pages": {self._cg_name(c): self.toptier_pages()[:, c].tolist()
                               for c in range(len(self.config.cgroups))},
+            "scan_period_ms": {self._cg_name(c): self.scan_period_ms()[:, c].tolist()
+                               for c in range(len(self.config.cgroups))},
         }
         for name in ("hint_faults", "pgpromote_candidate", "pgpromote_success", "pgdemote_kswapd", "pswpout"):
             out[name] = self.column(name).tolist()

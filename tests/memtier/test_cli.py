@@ -31,6 +31,10 @@ def test_run_json(capsys, tmp_path):
     assert len(d["series"]["fast_hit_ratio"]) == 3
     assert d["watermarks"]["dram0"]["promo"] > d["watermarks"]["dram0"]["high"]
     assert d["tiers"] == {"memory_tier4": [0], "memory_tier22": [1]}
+    # the scanner starts after scan_delay (1 s) with task_scan_start() of the 12000-page RSS: one window, 1000 ms;
+    # that window covers the whole process (numa_scan_seq 1), so the first promotion doubles the period
+    assert d["series"]["scan_period_ms"]["cg0"][:2] == [0, 2000]
+    assert set(d["series"]["toptier_pages"]) == {"cg0"} and set(d["series"]["free_pages"]) == {"dram0", "pmem1"}
 
 
 def test_run_text(capsys):
