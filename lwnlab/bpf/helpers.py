@@ -154,7 +154,9 @@ class Privileges:
 
     @property
     def privileged(self) -> bool:
-        """``env->allow_ptr_leaks`` etc.: the verifier's privileged mode (bpf_capable)."""
+        """``bpf_capable``: a privileged loader (back-edges, 1M instructions, bpf-to-bpf calls). The verifier's
+        pointer-leak, uninitialised-stack and Spectre rules follow :attr:`perfmon_capable` instead
+        (``allow_ptr_leaks``, ``allow_uninit_stack``, ``bypass_spec_v1``)."""
         return self.bpf_capable
 
 
