@@ -115,13 +115,14 @@ print(json.dumps({"series": res.series.tolist(), "node": res.node_series.tolist(
 """
 
 
-def test_numba_and_plain_python_give_the_same_run():
+@pytest.mark.parametrize("scan_period_ms", [200, None])
+def test_numba_and_plain_python_give_the_same_run(scan_period_ms):
     cfg = SimConfig(nodes=(NodeSpec(pages=1024), NodeSpec(pages=4096, kind="pmem")),
                     cgroups=(CgroupSpec(pages=2000, pattern="hotset", shape=0.2, phase_ms=1500),
                              CgroupSpec(pages=1500, pattern="uniform", soft_limit_pages=300, weight=0.5),
                              CgroupSpec(pages=500, pattern="scan", shape=3, prefault=False)),
                     policy=Policy(numa_balancing=2, demotion_enabled=True, promote_rate_limit_mbps=1,
-                                  scan_period_ms=200, scan_delay_ms=0, tpp_active_check=True),
+                                  scan_period_ms=scan_period_ms, scan_delay_ms=0, tpp_active_check=True),
                     seconds=3, accesses_per_sec=4000, seed=11)
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", _CHILD, json.dumps(to_dict(cfg))],
                          env={**os.environ, "NUMBA_DISABLE_JIT": "1"}, capture_output=True, text=True, check=True)
@@ -132,3 +133,5 @@ def test_numba_and_plain_python_give_the_same_run():
     assert py["node"] == res.node_series.tolist()
     assert py["cg"] == res.cg_series.tolist()
     assert py["page_node"] == res.page_node.tolist()
+    if scan_period_ms is None:
+        assert res.scan_period_ms()[-1].max() > 1000    # the kernel's period adapted
