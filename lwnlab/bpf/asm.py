@@ -114,6 +114,21 @@ def _ops(rest: str, ln: _Line, n: int, mn: str) -> list[str]:
     return ops
 
 
+def _helper_by_name(tok: str) -> int | None:
+    """A helper's id from its name (``bpf_map_lookup_elem``, ``map_lookup_elem``, ``bpf_map_lookup_elem#1``)."""
+    from lwnlab.bpf.helpers import HELPERS, KNOWN_UNMODELLED
+
+    name, _, num = tok.strip().partition("#")
+    name = name.removeprefix("bpf_")
+    for hid, h in HELPERS.items():
+        if h.name == name:
+            return hid if not num or num == str(hid) else None
+    for hid, n in KNOWN_UNMODELLED.items():
+        if n == name:
+            return hid if not num or num == str(hid) else None
+    return None
+
+
 def assemble(text: str, *, file: str | None = None) -> list[Insn]:
     """Assemble uBPF-style text to instructions (lddw is two slots)."""
     lines = []
@@ -192,7 +207,10 @@ def _assemble_one(ln: _Line, pc: int, labels: dict[str, int]) -> list[Insn]:
             return [Insn(isa.BPF_JMP | isa.BPF_CALL, src=isa.BPF_PSEUDO_CALL,
                          imm=_target(words[1], ln, pc, labels, bits=32))]
         ops = _ops(rest, ln, 1, mn)
-        return [Insn(isa.BPF_JMP | isa.BPF_CALL, imm=parse_int(ops[0], ln, 0, (1 << 31) - 1, "a helper id"))]
+        hid = _helper_by_name(ops[0])
+        if hid is not None:  # call bpf_map_lookup_elem (as the kernel's log prints it, with or without #1)
+            return [Insn(isa.BPF_JMP | isa.BPF_CALL, imm=hid)]
+        return [Insn(isa.BPF_JMP | isa.BPF_CALL, imm=parse_int(ops[0], ln, 0, (1 << 31) - 1, "a helper id or name"))]
     if mn == "lock":
         words = rest.split(None)
         opw = []

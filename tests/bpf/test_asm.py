@@ -170,3 +170,15 @@ def test_lddw_pseudo_sources_round_trip():
         program.check_program(p)
     with pytest.raises(AsmError, match="offset"):
         asm.assemble("lddw %r1, map_value(3)")
+
+
+def test_call_a_helper_by_name():
+    """`call bpf_map_lookup_elem` (the name the kernel's log and the pseudo-C disassembly print) assembles."""
+    from lwnlab.bpf import asm as A
+    from lwnlab.errors import AsmError
+
+    for text, hid in (("call bpf_map_lookup_elem", 1), ("call map_update_elem", 2),
+                      ("call bpf_get_current_pid_tgid", 14), ("call bpf_skb_store_bytes", 9), ("call 5", 5)):
+        assert A.assemble(text + "\nexit")[0].imm == hid
+    with pytest.raises(AsmError, match="helper id or name"):
+        A.assemble("call nosuch\nexit")
