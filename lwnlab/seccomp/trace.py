@@ -67,7 +67,7 @@ def parse_trace(text: str, *, default_arch: str = "x86_64", file: str = "<trace>
         return _parse_jsonl(lines, default_arch, file)
     if first.replace(" ", "").lower().startswith("nr,"):
         return _parse_csv(text, default_arch, file)
-    if _STRACE.match(first) or _STRACE_NOPID.match(first):
+    if _is_strace(first):
         return _parse_strace(lines, default_arch, file)
     raise SourceError("not a trace: expected JSON lines, CSV with the header "
                       f"{','.join(CSV_HEADER)}, or strace -e raw=all output", file=file, line=1)
@@ -139,29 +139,70 @@ def _parse_csv(text, default_arch, file):
     return out
 
 
+_UNFINISHED = re.compile(r"^(?:\[pid\s+)?(\d+)?\]?\s*([a-z_0-9]+)\((.*?)\s*<unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^(?:\[pid\s+)?(\d+)?\]?\s*<\.\.\. ([a-z_0-9]+) resumed>(.*)\)\s+=\s+(.*)$")
+
+
 def _parse_strace(lines, default_arch, file):
-    out = []
+    return [d for d, _ in _parse_strace_pids(lines, default_arch, file)]
+
+
+def _parse_strace_pids(lines, default_arch, file):
+    """``strace -f -e raw=all`` output: every argument a number.  A call interrupted by another thread's
+    (``<unfinished ...>`` then ``<... read resumed>``) is put back together; it counts where it began,
+    which is when seccomp saw it.  Symbolic arguments (strace without raw=all) and unknown syscall names
+    are errors naming the line: reading them as 0 or dropping the call would give a wrong answer."""
+    out: list = []
+    pending: dict = {}  # (pid, name) -> (index in out, line, the argument text so far)
     for i, raw in enumerate(lines, start=1):
         s = raw.strip()
+        m = _UNFINISHED.match(s)
+        if m:
+            pending[(m.group(1), m.group(2))] = (len(out), i, m.group(3))
+            out.append((None, _pid(m.group(1))))  # filled in when the call resumes
+            continue
+        m = _RESUMED.match(s)
+        if m:
+            key = (m.group(1), m.group(2))
+            if key not in pending:
+                continue  # resumed from before the trace began
+            at, line, head = pending.pop(key)
+            out[at] = (_strace_call(m.group(2), head + m.group(3), default_arch, file, line), out[at][1])
+            continue
         m = _STRACE.match(s)
         if m:
-            name, argtext = m.group(2), m.group(3)
+            pid, name, argtext = _pid(m.group(1)), m.group(2), m.group(3)
         else:
             m = _STRACE_NOPID.match(s)
             if not m:
-                continue  # signals, "+++ exited", "<unfinished ...>" lines
-            name, argtext = m.group(1), m.group(2)
-        args = []
-        for a in [x.strip() for x in argtext.split(",") if x.strip()][:6]:
-            try:
-                args.append(int(a, 0))
-            except ValueError:
-                args.append(0)
-        try:
-            out.append(SeccompData.make(default_arch, name, args))
-        except UsageError:
-            continue  # a syscall this arch's table does not know
+                continue  # signals, "+++ exited" lines
+            pid, name, argtext = None, m.group(1), m.group(2)
+        out.append((_strace_call(name, argtext, default_arch, file, i), pid))
+    for at, line, head in pending.values():  # never resumed (the trace ended): the arguments strace printed
+        out[at] = (_strace_call(None, head, default_arch, file, line, name_from=lines[line - 1]), out[at][1])
     return out
+
+
+def _is_strace(first_line: str) -> bool:
+    return bool(_STRACE.match(first_line) or _STRACE_NOPID.match(first_line) or _UNFINISHED.match(first_line))
+
+
+def _pid(text):
+    return int(text) if text else None
+
+
+def _strace_call(name, argtext, default_arch, file, line, name_from=None):
+    if name is None:
+        name = _UNFINISHED.match(name_from.strip()).group(2)
+    args = []
+    for a in [x.strip() for x in argtext.split(",") if x.strip()][:6]:
+        try:
+            args.append(int(a, 0))
+        except ValueError:
+            raise SourceError(f"{name}: argument {a[:40]!r} is not a number; record the trace with "
+                              "strace -e raw=all", file=file, line=line, field="args") from None
+    m = re.fullmatch(r"syscall_(0x[0-9a-f]+|\d+)", name)  # strace's name for a number it does not know
+    return _make(default_arch, int(m.group(1), 0) if m else name, args, 0, file, line)
 
 
 # --------------------------------------------------------------------------- traces with tasks (for eBPF filters)
@@ -254,18 +295,10 @@ def parse_events(text: str, *, default_arch: str = "x86_64", file: str = "<trace
     lines = text.splitlines()
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     if not first.startswith("{"):
-        if _STRACE.match(first):
-            pids = []
-            for raw in lines:
-                m = _STRACE.match(raw.strip())
-                if m:
-                    try:
-                        SeccompData.make(default_arch, m.group(2), [])
-                    except UsageError:
-                        continue
-                    pids.append(int(m.group(1)))
-            if len(pids) == len(datas):
-                return [Event(d, pid=p) for d, p in zip(datas, pids)]
+        if datas and _is_strace(first):  # the pid of each call
+            calls = _parse_strace_pids(lines, default_arch, file)
+            if len(calls) == len(datas) and all(p is not None for _, p in calls):
+                return [Event(d, pid=p) for d, p in calls]
         return [Event(d) for d in datas]
     out = []
     objs = [(i, json.loads(raw)) for i, raw in enumerate(lines, start=1) if raw.strip()]

@@ -61,3 +61,31 @@ def test_nr_and_syscall_together_must_agree():
     assert d.nr == 0x40000101
     with pytest.raises(SourceError, match="disagree"):
         parse_trace('{"nr": 1, "syscall": "read"}')
+
+
+def test_strace_symbolic_arguments_and_unknown_names_are_errors_not_zeros():
+    """strace without -e raw=all prints AT_FDCWD, "/etc/passwd", O_RDONLY: read as 0 they silently changed
+    what a filter checking arguments decides; an unknown name silently dropped the call."""
+    from lwnlab.errors import SourceError
+
+    with pytest.raises(SourceError, match="raw=all") as e:
+        parse_trace('openat(AT_FDCWD, "/etc/passwd", O_WRONLY|O_CREAT, 0644) = 3\n')
+    assert e.value.line == 1
+    with pytest.raises(SourceError, match="unknown syscall 'nosuchcall'") as e:
+        parse_trace("1234  getpid() = 7\n1234  nosuchcall(0x1) = -1 ENOSYS\n")
+    assert e.value.line == 2
+    (d,) = parse_trace("1234  syscall_0x1c3(0x1) = -1 ENOSYS\n")  # strace's name for an unknown number
+    assert d.nr == 0x1C3 and d.args[0] == 1
+
+
+def test_strace_unfinished_and_resumed_calls_are_joined_in_order():
+    from lwnlab.seccomp.trace import parse_events
+
+    text = ("1235  read(0x3, <unfinished ...>\n"
+            "1234  openat(0xffffff9c, 0x7ffd, 0x80000, 0) = 3\n"
+            "1235  <... read resumed>0x7ffd, 0x340) = 832\n"
+            "1236  write(0x1, 0x7ffd, 0x3 <unfinished ...>\n")
+    got = parse_trace(text)
+    assert [(d.nr, d.args[:3]) for d in got] == [(0, (3, 0x7FFD, 0x340)), (257, (0xFFFFFF9C, 0x7FFD, 0x80000)),
+                                                 (1, (1, 0x7FFD, 3))]
+    assert [e.pid for e in parse_events(text)] == [1235, 1234, 1236]
