@@ -59,8 +59,16 @@ Not modelled (refused with a message saying so, or documented): path-sensitive p
 static stand-in is conservative: lwnlab prunes at most as often as the kernel, so its processed
 counts can be higher on some branchy programs; accept/reject agree on the corpus), separate 32-bit
 bounds (the 32-bit views are derived from the 64-bit ones),
-Spectre v1/v4 sanitation for unprivileged loaders, packets, BTF, kfuncs, callbacks, spin locks,
-and the ``sk`` field of ``__sk_buff``.
+Spectre v1/v4 sanitation for loaders without CAP_PERFMON beyond sanitize_check_bounds (stack and
+map value pointers kept in bounds) and the variable-offset refusals -- in particular the kernel's
+exploration of speculative paths (sanitize_speculative_path), which makes Linux 6.18 refuse a counted
+loop such as ``r0 = 0; l: r0 += 1; if r0 < 10 goto l`` for a CAP_BPF-only loader ("infinite loop
+detected") that lwnlab accepts --, packets, BTF, kfuncs, callbacks, spin locks, and the ``sk``
+field of ``__sk_buff``.
+
+Privileges follow the kernel's split: CAP_BPF (``bpf_capable``) allows back-edges, bpf-to-bpf calls,
+1M instructions and scalar spill tracking; CAP_PERFMON allows pointer leaks (``allow_ptr_leaks``),
+uninitialised stack reads (``allow_uninit_stack``) and skips the Spectre checks (``bypass_spec_v1``).
 """
 
 from __future__ import annotations
