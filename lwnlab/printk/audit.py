@@ -146,6 +146,12 @@ def compile_rule(rule: Rule) -> CompiledRule:
     except re.error as e:
         raise ConfigError(f"bad regex {rule.pattern!r}: {e.msg}", file=rule.source or None,
                           column=(e.pos + 1) if e.pos is not None else None) from e
+    size = _expanded_size(list(tree))
+    if size > MAX_RULE_SIZE:
+        # interegular unrolls {m,n} into states: a{99999} would take minutes and gigabytes to build
+        raise ConfigError(f"rule {rule.pattern[:60]!r} is too large for an exact automaton: about {size} states "
+                          f"once its repetition counts are unrolled (the limit is {MAX_RULE_SIZE})",
+                          file=rule.source or None)
     icase = bool(tree.state.flags & re.IGNORECASE)
     st = {"approx": False, "lit": 0, "groups": []}
     items = list(tree)
@@ -164,6 +170,32 @@ def compile_rule(rule: Rule) -> CompiledRule:
         ms = {"approx": False, "lit": 0, "groups": [], "forced": set(ids)}
         marked.append((w.lower() if icase else w, pre + "(?:" + _emit(items, icase, ms) + ")" + post))
     return CompiledRule(rule, rx, lits, icase, st["approx"], a_start, a_end, words, marked)
+
+
+MAX_RULE_SIZE = 1000  # automaton positions of a rule with its {m,n} counts unrolled
+
+
+def _expanded_size(items) -> int:
+    """How many automaton positions a parsed regex needs once ``{m,n}`` repetitions are unrolled."""
+    n = 0
+    for op, av in items:
+        if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None)):
+            lo, hi, sub = av
+            reps = lo + 1 if hi == sre_c.MAXREPEAT else max(hi, 1)
+            n += reps * _expanded_size(list(sub))
+        elif op == sre_c.SUBPATTERN:
+            n += _expanded_size(list(av[-1]))
+        elif op == sre_c.BRANCH:
+            n += sum(_expanded_size(list(b)) for b in av[1])
+        elif op in (getattr(sre_c, "ATOMIC_GROUP", None),) and av is not None:
+            n += _expanded_size(list(av))
+        elif op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+            n += _expanded_size(list(av[1]))
+        else:
+            n += 1
+        if n > 10 * MAX_RULE_SIZE:
+            return n
+    return n
 
 
 def _esc(ch: str) -> str:

@@ -134,3 +134,14 @@ def test_diff_same_text_in_other_function_is_remove_plus_add():
                Entry(fmt=b"\x013boom\n", func="f", file="a.c", line=90)])
     d = diff(a, b)
     assert (d.kept, d.moved, len(d.removed), len(d.added), len(d.reworded)) == (1, 1, 0, 1, 0)
+
+
+@pytest.mark.parametrize("pattern", ["a{99999}", "(ab){600}x", "(?:[0-9]{40}){40}"])
+def test_huge_repetitions_are_refused_not_hung(pattern):
+    """interegular unrolls {m,n}: a{99999} used to run for minutes (the widget froze as you typed)."""
+    with pytest.raises(ConfigError, match="too large for an exact automaton") as ei:
+        parse_rules(pattern + "\n", "rules.txt")
+    assert ei.value.location.file == "rules.txt:1"
+    with pytest.raises(ConfigError):
+        Auditor(Index([Entry(fmt=b"a%s\n", func="f", file="a.c", line=1)])).audit(pattern)
+    compile_rule(Rule("CPU[0-9]{1,3} on fire: [0-9]{2,3} C"))  # ordinary counts are fine
