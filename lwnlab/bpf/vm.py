@@ -900,7 +900,12 @@ class Machine:
                 hid = int(state[ST_HELPER])
                 fn = self.helpers.get(hid)
                 if fn is None:
-                    err = ExecutionError(f"call to unknown helper function {hid}", pc=int(state[ST_PC]) - 1)
+                    from lwnlab.bpf.helpers import helper_name
+
+                    name = helper_name(hid)
+                    why = (f" ({name}: this machine has no helpers registered, as uBPF; eBPF seccomp filters get "
+                           "the proposal's helpers and maps in 'lwnlab seccomp run --ebpf')") if name != "unknown" else ""
+                    err = ExecutionError(f"call to unknown helper function {hid}{why}", pc=int(state[ST_PC]) - 1)
                     return self._result(regs, state, err, arena, table, regions)
                 self._live = (arena, table, int(state[ST_DEPTH]), stack_end)
                 try:

@@ -167,6 +167,11 @@ def test_helper_hook():
     assert m.run().r0 == 41
     res = vm.Machine(program.to_array(asm.assemble("call 9\nexit"))).run()
     assert res.error is not None and "unknown helper function 9" in res.error.message and res.error.pc == 0
+    # a helper the kernel has: the error says where it is available instead of calling it unknown
+    res = vm.Machine(program.to_array(asm.assemble("call 5\nexit"))).run()
+    assert "bpf_ktime_get_ns" in res.error.message and "seccomp run --ebpf" in res.error.message
+    res = vm.Machine(program.to_array(asm.assemble("call 9999\nexit"))).run()
+    assert res.error.message == "call to unknown helper function 9999"
 
 
 def test_helpers_read_and_write_memory_with_bounds_checks():
