@@ -65,7 +65,7 @@ class Family:
     """How one macro turns its arguments into a ``pi_entry`` (or a message the index lacks)."""
 
     name: str
-    fmt_arg: int  # argument index of the format
+    fmt_arg: int  # argument index of the format; -1: a fixed format, all in extra_prefixes (ASSERT(cond))
     level: bytes | None = None  # a fixed KERN_* string stored as entry->level (dev_*, wrappers)
     fmt_level: bytes = b""  # a KERN_* prefix that goes *into* fmt (pr_*: KERN_ERR pr_fmt(fmt))
     level_arg: int = -1  # dev_printk(level, dev, fmt): level taken from this argument
@@ -565,13 +565,17 @@ def _join_prefix(inner, outer):
 
 
 def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, before_text, const_text,
-                     kind_prefix: str) -> dict[str, Family]:
+                     kind_prefix: str, fixed: bool = True) -> dict[str, Family]:
     """Families for the ``#define``s of ``tk`` whose body calls a family (``calls``/``fams``, all inside
-    directives) with one of the macro's parameters as the format.
+    directives) with one of the macro's parameters as the format, or with a fixed format (then each
+    use of the macro is a call site of that format: ``fmt_arg`` -1, the format in ``extra_prefixes``).
 
     ``known(name)`` finds a family by name (for dynamic debug's ``func`` argument), ``skip`` holds names
     that are families already; ``before_text(a, b)`` gives the text the macro puts before the format
-    (bytes, a lazy piece, or None), ``const_text(a, b)`` a constant (bytes or None)."""
+    (bytes, a lazy piece, or None), ``const_text(a, b)`` a constant (bytes or None).  ``fixed``: derive
+    fixed-format wrappers too (not from include/, whose BUG()/BUG_ON() print only where the arch has no
+    HAVE_ARCH_BUG: x86 and arm64 have it); a macro that also passes a parameter as a format is a
+    parameter wrapper (ext4_debug)."""
     out: dict[str, Family] = {}
     if not calls:
         return out
@@ -589,10 +593,17 @@ def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, 
         while e < len(tk) and kind[e] != T_PP_END:
             e += 1
         d = _parse_define(tk, h, h + 2, e)
-        if d is None or d.params is None or d.name in skip or d.name in out or t == h + 2:
+        if d is None or d.params is None or d.name in skip or t == h + 2:
             continue  # (t == h + 2: the "call" is the macro's own name, "#define foo(x) ...")
         fam = fams[j]
         if fam.name == d.name:
+            continue
+        prev = out.get(d.name)
+        if prev is not None and prev.fmt_arg >= 0:
+            continue
+        if fam.fmt_arg < 0:  # a call of a fixed-format wrapper: this macro prints the same
+            if fixed and prev is None and fam.level_arg < 0 and fam.prefix_arg < 0:
+                out[d.name] = replace(fam, name=d.name)
             continue
         shift = 0
         na = int(nargs[j])
@@ -604,7 +615,7 @@ def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, 
             if fb - fa != 1 or kind[fa] != T_IDENT:
                 continue
             fam = known(tk.text(fa).decode("latin-1"))
-            if fam is None or fam.kind == "dyncall":
+            if fam is None or fam.kind == "dyncall" or fam.fmt_arg < 0:
                 continue
             shift = f + 1
             na -= shift
@@ -613,8 +624,23 @@ def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, 
         a, b = int(bounds[j, fam.fmt_arg + shift]) + 1, int(bounds[j, fam.fmt_arg + shift + 1])
         # which wrapper parameter is the format?
         ptoks = [u for u in range(a, b) if kind[u] == T_IDENT and tk.text(u).decode("latin-1") in d.params]
-        if len(ptoks) != 1:
+        if not ptoks and fixed and fam.level_arg < 0 and fam.prefix_arg < 0:
+            # a fixed format (ext4's ASSERT(), percpu's PCPU_SETUP_BUG_ON()): every use of the macro is a
+            # call site with that format; several such calls in one macro are alternatives, one entry each
+            fixed = before_text(a, b)
+            if fixed is None or (isinstance(fixed, bytes) and not fixed):
+                continue
+            alts = tuple(_join_prefix(p, fixed) for p in fam.extra_prefixes)
+            if prev is not None:
+                if prev.kind != f"{kind_prefix}:{fam.name}":
+                    continue  # calls of different families: one entry kind per macro
+                out[d.name] = replace(prev, extra_prefixes=prev.extra_prefixes + alts)
+            else:
+                out[d.name] = replace(fam, name=d.name, fmt_arg=-1, extra_prefixes=alts,
+                                      kind=f"{kind_prefix}:{fam.name}")
             continue
+        if len(ptoks) != 1:
+            continue  # (a parameter format replaces fixed ones seen before in the same macro)
         pname = tk.text(ptoks[0]).decode("latin-1")
         before = before_text(a, ptoks[0])
         after = const_text(ptoks[0] + 1, b)
@@ -727,7 +753,8 @@ class Extractor:
                 h = self.headers.get(path)  # keeps its tokens: wrappers may refer to them
                 if h is None:
                     continue
-                got = self._derive(h.tk, h.data, tables, {**found, **new}, self._header_texts(h), "header")
+                got = self._derive(h.tk, h.data, tables, {**found, **new}, self._header_texts(h), "header",
+                                   fixed=False)
                 for k, v in got.items():
                     new.setdefault(k, v)
             if not new:
@@ -758,7 +785,7 @@ class Extractor:
         return out
 
     def _derive(self, tk: Tokens, data: bytes, tables, avail: dict, texts, kind_prefix: str,
-                families: dict | None = None) -> dict[str, Family]:
+                families: dict | None = None, fixed: bool = True) -> dict[str, Family]:
         """Wrappers defined in ``tk``, round by round (a wrapper of a wrapper of the same file).
 
         ``avail``: wrappers visible there already; ``families``: the families a definition of the same
@@ -779,7 +806,7 @@ class Extractor:
 
             skip = _Skip(derived, avail, fams_base)
             new = _derive_wrappers(tk, pp_list, [c for c, _ in hits], [f for _, f in hits], known, skip, before_text,
-                                   const_text, kind_prefix)
+                                   const_text, kind_prefix, fixed)
             if not new:
                 break
             derived.update(new)
@@ -1207,7 +1234,7 @@ class _FileContext:
             res.calls.append(CallSite(self.rel, line, func, macro, fmt, level, prefix, indexed,
                                       reason or why or "", self.modname(), fam.kind))
 
-        if fam.fmt_arg >= nargs or fam.fmt_arg >= 6:
+        if fam.fmt_arg >= 0 and (fam.fmt_arg >= nargs or fam.fmt_arg >= 6):
             res.unresolved += 1
             emit(None, fam.level, "too few arguments", False, "")
             return
@@ -1233,12 +1260,15 @@ class _FileContext:
                 res.unresolved += 1
                 emit(None, level, why, False, reason)
                 return
-        a, b = bounds[fam.fmt_arg] + 1, bounds[fam.fmt_arg + 1]
-        if b < a:
-            res.unresolved += 1
-            emit(None, level, "unterminated call", False, "")
-            return
-        raw, why = self.resolve(tk, a, b, t)
+        if fam.fmt_arg < 0:  # a fixed-format wrapper: the whole format is in extra_prefixes
+            raw, why = b"", None
+        else:
+            a, b = bounds[fam.fmt_arg] + 1, bounds[fam.fmt_arg + 1]
+            if b < a:
+                res.unresolved += 1
+                emit(None, level, "unterminated call", False, "")
+                return
+            raw, why = self.resolve(tk, a, b, t)
         if raw is None:
             res.unresolved += 1
             emit(None, level, why, False, reason)

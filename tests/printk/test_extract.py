@@ -352,3 +352,33 @@ def test_net_ratelimited_wrappers(tree):
                      '<2> net/ipv4/route.c:3 f "IPv4: Bug in ip_route_input_slow(). Please report.\\n"']
     dbg = [e for e in build_index(root, progress=False) if e.macro == "net_dbg_ratelimited"]
     assert len(dbg) == 1 and not dbg[0].in_kernel_index and dbg[0].text == "IPv4: debug %d\n"
+
+
+def test_fixed_format_wrapper_macros(tree):
+    """A macro whose body prints a fixed format (ext4's ASSERT() in fs/ext4/ext4.h, percpu's
+    PCPU_SETUP_BUG_ON() with two pr_emerg) makes an entry at every use, as the kernel's .printk_index
+    of a CONFIG_PRINTK_INDEX=y build shows; include/'s generic BUG() (x86 and arm64 have HAVE_ARCH_BUG)
+    does not; a macro that also passes a parameter as a format stays a parameter wrapper."""
+    root = tree({
+        "include/asm-generic/bug.h": '#define BUG() do { printk("BUG: failure at %s:%d/%s()!\\n", __FILE__, __LINE__, '
+                                     '__func__); } while (0)\n',
+        "fs/ext4/ext4.h": '#define ASSERT(assert) do { if (!(assert)) { printk(KERN_EMERG \\\n'
+                          '  "Assertion failure in %s() at %s:%d: \'%s\'\\n", __func__, __FILE__, __LINE__, #assert); \\\n'
+                          '  BUG(); } } while (0)\n'
+                          '#define ext4_debug(f, a...) do { printk(KERN_DEBUG "EXT4-fs DEBUG (%s, %d): %s:", \\\n'
+                          '  __FILE__, __LINE__, __func__); printk(KERN_DEBUG f, ## a); } while (0)\n',
+        "fs/ext4/inode.c": '#include <asm-generic/bug.h>\n#include "ext4.h"\n'
+                           'int ext4_getblk(void) {\n\tASSERT(x > 0);\n\text4_debug("blk %d\\n", 1);\n\tBUG();\n}\n',
+        "mm/percpu.c": '#define pr_fmt(fmt) "percpu: " fmt\n'
+                       '#define PCPU_SETUP_BUG_ON(cond) do { if (unlikely(cond)) { \\\n'
+                       '  pr_emerg("failed to initialize, %s\\n", #cond); \\\n'
+                       '  pr_emerg("cpu_possible_mask=%*pb\\n", cpumask_pr_args(cpu_possible_mask)); } } while (0)\n'
+                       'void pcpu_setup_first_chunk(void)\n{\n\tPCPU_SETUP_BUG_ON(ai->nr_groups <= 0);\n}\n',
+    })
+    lines = [e.debugfs_line() for e in build_index(root, progress=False)]
+    assert lines == [
+        '<0> fs/ext4/inode.c:4 ext4_getblk "Assertion failure in %s() at %s:%d: \'%s\'\\n"',
+        '<7> fs/ext4/inode.c:5 ext4_getblk "blk %d\\n"',
+        '<0> mm/percpu.c:7 pcpu_setup_first_chunk "percpu: failed to initialize, %s\\n"',
+        '<0> mm/percpu.c:7 pcpu_setup_first_chunk "percpu: cpu_possible_mask=%*pb\\n"',
+    ]
