@@ -7,7 +7,8 @@ with NUMBA_DISABLE_JIT=1, in a subprocess) or against plain numpy, in this run.
 * sim_16M / sim_1M: simulated accesses per second with every policy on (tiering mode,
   demotion, 6.1 hot selection, a binding rate limit, auto-adjust, TPP's active check, two
   cgroups with a toptier soft limit), measured as the difference between a long and a short
-  run so that setup and prefault are excluded.  Plain Python cannot prefault 16 Mi pages in
+  run so that setup and prefault are excluded, in CPU time of the (single-threaded) loop, with the
+  wall-clock rate in the note.  Plain Python cannot prefault 16 Mi pages in
   reasonable time, so its rate is measured at 64 Ki pages (interpreter overhead dominates;
   it does not get faster with more pages).
 * gen_*: workload samples per second (numba, preallocated output) against numpy doing the
@@ -48,20 +49,29 @@ def full_policy(total_pages: int, aps: int, seconds: int, scan_period_ms: int | 
         seconds=seconds, accesses_per_sec=aps)
 
 
+LAST_WALL_RATE = [0.0]
+
+
 def sim_rate(total_pages: int, aps: int, s1: int, s2: int, repeat: int = 3, scan_period_ms=None) -> float:
-    """Accesses per second of the simulation loop: (s2 - s1) seconds' accesses over the time difference."""
+    """Accesses per CPU second of the simulation loop: (s2 - s1) seconds' accesses over the CPU-time difference.
+
+    The loop runs on this thread, so process CPU time is its own; on the shared 2-core machine the wall
+    clock also counts other engineers' compiles (the wall-clock rate is kept in LAST_WALL_RATE).
+    """
     from lwnlab.memtier import sim
 
     def timed(seconds):
         args, _ = sim.prepare(full_policy(total_pages, aps, seconds, scan_period_ms))
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         sim.simulate(*args)
-        return time.perf_counter() - t0
+        return time.perf_counter() - w0, time.process_time() - c0
 
     timed(1)  # compile / load
-    t1 = min(timed(s1) for _ in range(repeat))   # best of each length separately: a slowed short run
-    t2 = min(timed(s2) for _ in range(repeat))   # must not inflate the difference's rate
-    return (s2 - s1) * aps / max(t2 - t1, 1e-9)
+    r1 = [timed(s1) for _ in range(repeat)]   # best of each length separately: a slowed short run
+    r2 = [timed(s2) for _ in range(repeat)]   # must not inflate the difference's rate
+    n = (s2 - s1) * aps
+    LAST_WALL_RATE[0] = n / max(min(w for w, _ in r2) - min(w for w, _ in r1), 1e-9)
+    return n / max(min(c for _, c in r2) - min(c for _, c in r1), 1e-9)
 
 
 def python_rate(total_pages: int, aps: int, s1: int, s2: int) -> float:
@@ -98,16 +108,19 @@ def main() -> int:
 
     r16 = sim_rate(16 << 20, 20_000_000, 2, 4)
     figure(B, "sim_16Mi_pages_all_policies", r16 / 1e6, "Macc/s", "same loop, plain Python", py / 1e6,
-           lower_is_better=False, target=">= 20 Macc/s", ok=r16 >= 20e6, note="64 GiB modelled")
+           lower_is_better=False, target=">= 20 Macc/s", ok=r16 >= 20e6,
+           note=f"64 GiB modelled; per CPU second (wall clock {LAST_WALL_RATE[0] / 1e6:.1f})")
     r1 = sim_rate(1 << 20, 5_000_000, 2, 6)
     figure(B, "sim_1Mi_pages_all_policies", r1 / 1e6, "Macc/s", "same loop, plain Python", py / 1e6,
            lower_is_better=False, target=">= 50 Macc/s", ok=r1 >= 50e6,
-           note="4 GiB modelled; the kernel's scan period for the 3.75 GiB process is 100 ms (15 windows)")
+           note=f"4 GiB modelled; per CPU second (wall clock {LAST_WALL_RATE[0] / 1e6:.1f}); the kernel's scan "
+                "period for the 3.75 GiB process is 100 ms (15 windows)")
     # the same loop with the scanner pinned at one 256 MB window per second (what the model did before it
     # followed task_scan_start()/update_task_scan_period()): a tenth of the hint faults
     r1p = sim_rate(1 << 20, 5_000_000, 2, 6, scan_period_ms=1000)
     figure(B, "sim_1Mi_pages_scan_pinned_1s", r1p / 1e6, "Macc/s", "kernel scan period (above)", r1 / 1e6,
-           lower_is_better=False, note="scan_period_ms=1000: 10x fewer PTEs armed and hint faults")
+           lower_is_better=False, note=f"scan_period_ms=1000: 10x fewer PTEs armed and hint faults; per CPU second "
+                                       f"(wall clock {LAST_WALL_RATE[0] / 1e6:.1f})")
 
     # workload generation, numba vs numpy doing the same distribution
     n_pages, count = 1 << 20, 10_000_000
