@@ -75,6 +75,7 @@ class Family:
     extra_prefixes: tuple = (b"",)  # text the wrapper puts before fmt, one entry per alternative: bytes, or a
     # tuple of pieces (bytes, or a (Tokens, a, b) range of a header resolved in the calling file, e.g. KBUILD_MODNAME)
     prefix_arg: int = -1  # printk_index_subsys_emit(prefix, level, fmt): subsys_fmt_prefix from this argument
+    suffix: bytes = b""  # text the wrapper puts after fmt (ACPI's ec_log_raw: pr_info(fmt "\n", ...))
     indexed: str = "yes"  # "yes", "no", "debug" (only when DEBUG is defined)
     reason: str = ""  # why it is not in the kernel's index
     kind: str = "printk"  # printk, pr, dev, wrapper, netdev, warn, ...
@@ -622,9 +623,22 @@ def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, 
         if fam.fmt_arg >= na or fam.fmt_arg + shift >= 8:
             continue
         a, b = int(bounds[j, fam.fmt_arg + shift]) + 1, int(bounds[j, fam.fmt_arg + shift + 1])
+        # "printk(KERN_DEBUG pr_fmt(fmt), ...)" (pm_pr_dbg, hfs_dbg, wcn36xx_err): pr_fmt/dev_fmt is the one
+        # in effect where the wrapper is used, and the constant before it is the level inside fmt
+        fmt_macro, fmt_level = None, fam.fmt_level
+        if not (fam.pr_fmt or fam.dev_fmt):
+            for u in range(a, b - 2):
+                if kind[u] == T_IDENT and tk.text(u) in (b"pr_fmt", b"dev_fmt") and kind[u + 1] == T_PUNCT \
+                        and tk.buf[tk.start[u + 1]] == 40:
+                    close = _match_paren(tk, u + 1, b)
+                    lead = const_text(a, u) if u > a else b""
+                    if close == b - 1 and lead is not None:
+                        fmt_macro, fmt_level = tk.text(u).decode("latin-1"), fmt_level + lead
+                        a, b = u + 2, close
+                    break
         # which wrapper parameter is the format?
         ptoks = [u for u in range(a, b) if kind[u] == T_IDENT and tk.text(u).decode("latin-1") in d.params]
-        if not ptoks and fixed and fam.level_arg < 0 and fam.prefix_arg < 0:
+        if not ptoks and fixed and fam.level_arg < 0 and fam.prefix_arg < 0 and fmt_macro is None:
             # a fixed format (ext4's ASSERT(), percpu's PCPU_SETUP_BUG_ON()): every use of the macro is a
             # call site with that format; several such calls in one macro are alternatives, one entry each
             fixed = before_text(a, b)
@@ -644,7 +658,7 @@ def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, 
         pname = tk.text(ptoks[0]).decode("latin-1")
         before = before_text(a, ptoks[0])
         after = const_text(ptoks[0] + 1, b)
-        if before is None or after is None or after:
+        if before is None or after is None:
             continue
         level_arg = -1
         level = fam.level
@@ -669,7 +683,8 @@ def _derive_wrappers(tk: Tokens, pp_list: list, calls, fams: list, known, skip, 
             if prefix is None:
                 continue
         out[d.name] = replace(fam, name=d.name, fmt_arg=d.params.index(pname), level=level, level_arg=level_arg,
-                              subsys_prefix=prefix, prefix_arg=prefix_arg,
+                              subsys_prefix=prefix, prefix_arg=prefix_arg, fmt_level=fmt_level, suffix=after + fam.suffix,
+                              pr_fmt=fam.pr_fmt or fmt_macro == "pr_fmt", dev_fmt=fam.dev_fmt or fmt_macro == "dev_fmt",
                               extra_prefixes=tuple(_join_prefix(p, before) for p in fam.extra_prefixes),
                               kind=f"{kind_prefix}:{fam.name}")
     return out
@@ -1280,7 +1295,7 @@ class _FileContext:
                     res.unresolved += 1
                     emit(None, level, why, False, reason)
                     continue
-            body = pre + raw
+            body = pre + raw + fam.suffix
             if fam.pr_fmt:
                 body, why = self.apply_fmt_macro("pr_fmt", body, t)
             elif fam.dev_fmt:

@@ -382,3 +382,22 @@ def test_fixed_format_wrapper_macros(tree):
         '<0> mm/percpu.c:7 pcpu_setup_first_chunk "percpu: failed to initialize, %s\\n"',
         '<0> mm/percpu.c:7 pcpu_setup_first_chunk "percpu: cpu_possible_mask=%*pb\\n"',
     ]
+
+
+def test_wrappers_with_pr_fmt_inside_and_text_after_the_format(tree):
+    """include/linux/suspend.h: __pm_pr_dbg(fmt) is printk(KERN_DEBUG pr_fmt(fmt), ...) (then pr_debug):
+    the caller's pr_fmt applies and the kernel indexes the printk; ACPI's ec_log_raw(fmt) is
+    pr_info(fmt "\\n", ...): text after the format is kept."""
+    root = tree({
+        "kernel/power/power.h": '#define __pm_pr_dbg(fmt, ...) do { if (dbg()) \\\n'
+                                '  printk(KERN_DEBUG pr_fmt(fmt), ##__VA_ARGS__); \\\n'
+                                '  else pr_debug(fmt, ##__VA_ARGS__); } while (0)\n'
+                                '#define pm_pr_dbg(fmt, ...) __pm_pr_dbg(fmt, ##__VA_ARGS__)\n',
+        "kernel/power/suspend.c": '#define pr_fmt(fmt) "PM: " fmt\n#include "power.h"\n'
+                                  '#define ec_log_raw(fmt, ...) pr_info(fmt "\\n", ##__VA_ARGS__)\n'
+                                  'void enter_state(void)\n{\n\tpm_pr_dbg("Finishing wakeup.\\n");\n'
+                                  '\tec_log_raw("EC started");\n}\n',
+    })
+    lines = [e.debugfs_line() for e in build_index(root, progress=False) if e.in_kernel_index]
+    assert lines == ['<7> kernel/power/suspend.c:6 enter_state "PM: Finishing wakeup.\\n"',
+                     '<6> kernel/power/suspend.c:7 enter_state "PM: EC started\\n"']
