@@ -169,9 +169,13 @@ def _builtin_families() -> dict[str, Family]:
 FAMILIES: dict[str, Family] = _builtin_families()
 FAMILY_TABLE = NameTable.build(FAMILIES)
 
-#: dynamic debug's factory macros: ``_dynamic_func_call_no_desc(fmt, func, args...)`` calls ``func(args...)``,
-#: and when ``func`` is itself a wrapper macro (btrfs_debug -> btrfs_printk in 6.1) its index entry is made too
-DYN_CALLS = {"_dynamic_func_call_no_desc": 1, "_dynamic_func_call_cls_no_desc": 2}
+#: macros that call a macro passed as an argument with the arguments after it: dynamic debug's factory
+#: macros (``_dynamic_func_call_no_desc(fmt, func, args...)`` calls ``func(args...)``; when ``func`` is itself a
+#: wrapper macro, btrfs_debug -> btrfs_printk in 6.1, its index entry is made too), once_lite.h's
+#: ``DO_ONCE_LITE_IF(cond, func, ...)`` (trace.h's MEM_FAIL passes pr_err) and net.h's
+#: ``net_ratelimited_function(function, ...)``: {name: index of the func argument}
+DYN_CALLS = {"_dynamic_func_call_no_desc": 1, "_dynamic_func_call_cls_no_desc": 2, "DO_ONCE_LITE_IF": 1,
+             "DO_ONCE_LITE": 0, "net_ratelimited_function": 0}
 DYN_TABLE = NameTable.build(DYN_CALLS)
 DYN_FAMILIES = {n: Family(n, 0, indexed="no", kind="dyncall") for n in DYN_CALLS}
 
@@ -791,7 +795,7 @@ class Extractor:
                                      np.int64(table.mask))
             for q in np.nonzero(in_pp)[0].tolist():
                 out.append((int(c[q]), fams[table.names[n[q]]]))
-        if b"_dynamic_func_call" in data:
+        if b"_dynamic_func_call" in data or b"DO_ONCE_LITE" in data or b"net_ratelimited_function" in data:
             t = DYN_TABLE
             c, n, in_pp = find_calls(tk.kind, tk.start, tk.end, tk.buf, t.blob, t.offs, t.slots, np.int64(t.mask))
             for q in np.nonzero(in_pp)[0].tolist():

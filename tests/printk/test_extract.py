@@ -401,3 +401,16 @@ def test_wrappers_with_pr_fmt_inside_and_text_after_the_format(tree):
     lines = [e.debugfs_line() for e in build_index(root, progress=False) if e.in_kernel_index]
     assert lines == ['<7> kernel/power/suspend.c:6 enter_state "PM: Finishing wakeup.\\n"',
                      '<6> kernel/power/suspend.c:7 enter_state "PM: EC started\\n"']
+
+
+def test_wrappers_that_pass_the_family_as_an_argument(tree):
+    """kernel/trace/trace.h: MEM_FAIL(cond, fmt) is DO_ONCE_LITE_IF(cond, pr_err, "ERROR: " fmt), which calls
+    pr_err("ERROR: " fmt) (the kernel indexes it; found in a CONFIG_PRINTK_INDEX=y build of kernel/trace)."""
+    root = tree({
+        "kernel/trace/trace.h": '#define MEM_FAIL(condition, fmt, ...) \\\n'
+                                '\tDO_ONCE_LITE_IF(condition, pr_err, "ERROR: " fmt, ##__VA_ARGS__)\n',
+        "kernel/trace/trace.c": '#include "trace.h"\nvoid create_trace_instances(void)\n{\n'
+                                '\tif (MEM_FAIL(!dir, "Failed to create instances directory\\n"))\n\t\treturn;\n}\n',
+    })
+    assert [e.debugfs_line() for e in build_index(root, progress=False)] == [
+        '<3> kernel/trace/trace.c:4 create_trace_instances "ERROR: Failed to create instances directory\\n"']
