@@ -30,6 +30,10 @@ from lwnlab.printk import fmt as F
 from lwnlab.printk.index import Entry, Index
 
 QMAX = 7  # long literals are keyed by 7-byte grams
+#: a printk record's text is at most PRINTKRB_RECORD_MAX = 1024 bytes (kernel/printk/internal.h, 6.12; 6.1's
+#: LOG_LINE_MAX is smaller); a log line four times longer (room for escaping by syslog or journald) is no
+#: kernel message, and is reported unmatched without being tried (a 10 MB line took minutes)
+MAX_MESSAGE_BYTES = 4 * 1024
 QSHORT = 4  # literals of 4..6 bytes by 4-byte grams; formats whose literals are all shorter are tried last
 
 
@@ -701,6 +705,15 @@ class Matcher:
             with ThreadPoolExecutor(threads) as pool:
                 res = list(pool.map(self.match_messages, parts))
             return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
+        long = [i for i, x in enumerate(msgs) if len(x) > MAX_MESSAGE_BYTES]
+        if long:
+            keep = [i for i, x in enumerate(msgs) if len(x) <= MAX_MESSAGE_BYTES]
+            out = np.full(len(msgs), -1, np.int64)
+            ncand = np.zeros(len(msgs), np.int64)
+            if keep:
+                o, c = self.match_messages([msgs[i] for i in keep])
+                out[keep], ncand[keep] = o, c
+            return out, ncand
         buf, offs = _pack_lines(msgs)
         args = self._kernel_args(buf, offs)
         out = match_lines(*args)
@@ -732,7 +745,7 @@ class Matcher:
         out = []
         for t, m, b, nc in zip(texts, msgs, best.tolist(), ncand.tolist()):
             res = None
-            if join_cont:
+            if join_cont and len(m) <= MAX_MESSAGE_BYTES:
                 res = self._match_cont(m, int(self.score[b]) if b >= 0 else -1)
             if res is None:
                 res = MatchResult(t, self.entries[b] if b >= 0 else None, candidates=nc)

@@ -185,3 +185,13 @@ def test_messages_that_look_like_kmsg_dictionaries_are_kept():
     m = Matcher.from_formats([b"  PCI_ERR0 = %08x\n", b"x %d\n"])
     res = m.match(["  PCI_ERR0 = a7cf94d7", "x 1"])
     assert [r.entry.fmt for r in res] == [b"  PCI_ERR0 = %08x\n", b"x %d\n"]
+
+
+def test_a_line_longer_than_any_kernel_record_is_unmatched_at_once():
+    """printk records hold at most 1024 bytes of text; a 10 MB line (a broken log) took minutes to match."""
+    from lwnlab.printk.match import MAX_MESSAGE_BYTES
+
+    m = Matcher.from_formats([b"%s\n", b"Tx ring %p: ", b"x %d\n"])
+    huge = "x " + " 0001 /00000002" * 200_000  # "%s" would take it whole: it is no message, so unmatched
+    res = m.match([huge, "x 5", "a" * (MAX_MESSAGE_BYTES + 1), "a" * MAX_MESSAGE_BYTES])
+    assert [r.entry.fmt if r.entry else None for r in res] == [None, b"x %d\n", None, b"%s\n"]
