@@ -151,11 +151,13 @@ def _builtin_families() -> dict[str, Family]:
     add(Family("printk_index_subsys_emit", 2, level_arg=1, prefix_arg=0, kind="subsys"))
     add(Family("dev_err_probe", 2, level=KERN_LEVEL_MACROS["KERN_ERR"], subsys_prefix=b"%s %s: error %pe: ",
                indexed="no", reason="dev_err_probe is a function", kind="dev"))
+    # kernel/panic.c: __warn_printk(fmt, ...) prints the "cut here" line with pr_warn, then vprintk(fmt): the
+    # message's level is the KERN_* inside fmt (WARN(c, KERN_ERR "BTRFS: ...")), else the default
     for n, a in (("WARN", 1), ("WARN_ONCE", 1), ("WARN_RATELIMIT", 1), ("WARN_TAINT", 2), ("WARN_TAINT_ONCE", 2)):
-        add(Family(n, a, level=KERN_LEVEL_MACROS["KERN_WARNING"], indexed="no",
+        add(Family(n, a, level=None, indexed="no",
                    reason="WARN* prints through warn_slowpath_fmt", kind="warn"))
     for n in ("dev_WARN", "dev_WARN_ONCE"):
-        add(Family(n, 1 if n == "dev_WARN" else 2, level=KERN_LEVEL_MACROS["KERN_WARNING"], subsys_prefix=DEV_PREFIX,
+        add(Family(n, 1 if n == "dev_WARN" else 2, level=None, subsys_prefix=DEV_PREFIX,
                    indexed="no", reason="WARN* prints through warn_slowpath_fmt", kind="warn"))
     add(Family("ext4_msg", 2, level_arg=1, subsys_prefix=b"EXT4-fs (%s): ", indexed="no",
                reason="ext4_msg/__ext4_msg is not wrapped for the index", kind="ext4"))

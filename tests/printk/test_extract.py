@@ -414,3 +414,18 @@ def test_wrappers_that_pass_the_family_as_an_argument(tree):
     })
     assert [e.debugfs_line() for e in build_index(root, progress=False)] == [
         '<3> kernel/trace/trace.c:4 create_trace_instances "ERROR: Failed to create instances directory\\n"']
+
+
+def test_warn_messages_take_their_level_from_the_format(tree):
+    """__warn_printk() is vprintk(fmt): btrfs_abort_transaction's WARN(c, KERN_ERR "BTRFS: ...") prints at
+    level 3 with the text after the prefix (the matcher can then find it in dmesg); a plain WARN text
+    has the default level."""
+    root = tree({"w.c": 'void f(void)\n{\n\tWARN(c, KERN_ERR "BTRFS: Transaction aborted (error %d)\\n", e);\n'
+                        '\tWARN_ONCE(1, "plain %d\\n", 2);\n}\n'})
+    ix = build_index(root, progress=False)
+    assert [(e.levelno, e.text, e.in_kernel_index) for e in ix] == [
+        (3, "BTRFS: Transaction aborted (error %d)\n", False), (-1, "plain %d\n", False)]
+    from lwnlab.printk.match import Matcher
+
+    r = Matcher.from_index(ix).match(["[ 9.1] BTRFS: Transaction aborted (error -28)"])[0]
+    assert r.entry is not None and r.entry.line == 3
