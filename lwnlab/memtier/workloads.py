@@ -14,7 +14,10 @@ The patterns are pmbench's (Jisoo Yang, Intel) plus what the lab needs:
 
 The random generator is xoshiro256** seeded through splitmix64; a cgroup is
 picked per access by its weight, then its pattern draws a page and a
-read/write.  :func:`compile_cgroups` turns CgroupSpecs into the arrays the
+read/write.  Where one access needs two decisions of 32 bits or less (which
+cgroup and read or write; hot or cold set and which page of it), the two halves
+of one 64-bit draw make them: a draw's latency, not its width, is what limits
+the generator.  :func:`compile_cgroups` turns CgroupSpecs into the arrays the
 kernels read; :func:`generate` is the standalone trace generator (the
 simulation calls the same :func:`draw` inline).
 """
@@ -38,6 +41,7 @@ NCF = 8
 K_UNIFORM, K_ZIPF, K_GAUSS, K_PARETO, K_SCAN, K_HOTSET = range(6)
 
 _U53 = 1.0 / 9007199254740992.0
+_U32 = 1.0 / 4294967296.0
 
 
 # ----------------------------------------------------------------------------- RNG
@@ -76,6 +80,24 @@ def next_u64(s):
     s[2] = s2
     s[3] = s3
     return result
+
+
+@jit(warmup=lambda: (np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)))
+def xoshiro_halves(s0, s1, s2, s3):
+    """:func:`next_u64` on a state held in four locals (tight loops keep it in registers instead of
+    loading and storing ``s`` on every draw), as two uniforms in [0, 1) of 32 bits each, from the
+    high half and the low half of the draw: (hi, lo, s0, s1, s2, s3)."""
+    t = s1 * np.uint64(5)
+    r = ((t << np.uint64(7)) | (t >> np.uint64(57))) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    return (float(np.int64(r >> np.uint64(32))) * _U32, float(np.int64(r & np.uint64(0xFFFFFFFF))) * _U32,
+            s0, s1, s2, s3)
 
 
 @jit(warmup=lambda: (np.ones(4, np.uint64),))
@@ -217,11 +239,11 @@ def gen_ranks(cg_i, cg_f, c, cnt, buf, o, scanpos, rng, now_ms):
         hs = cg_f[c, CF_HOT_SHARE]
         hn = float(cg_i[c, CI_HOT_N])
         fn = float(n)
-        for k in range(cnt):
-            if next_double(rng) < hs:
-                out[k] = np.int64(next_double(rng) * hn)
-            else:
-                out[k] = np.int64(next_double(rng) * fn)
+        s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+        for k in range(cnt):  # hot or not from the high half of one draw, the page from the low half
+            u, v, s0, s1, s2, s3 = xoshiro_halves(s0, s1, s2, s3)
+            out[k] = np.int64(v * hn) if u < hs else np.int64(v * fn)
+        rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
     if cg_i[c, CI_SCRAMBLE] != 0:
         m = cg_i[c, CI_MULT]
         for k in range(cnt):
@@ -259,14 +281,16 @@ def fill_accesses(cg_i, cg_f, scanpos, rng, now_ms, cgs, pages, writes, tmp):
             writes[k] = 1 if next_double(rng) >= rr else 0
         return
     counts = np.zeros(ncg, np.int64)
-    for k in range(m):
-        u = next_double(rng)
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+    for k in range(m):  # the cgroup from the high half of one draw, read or write from the low half
+        u, w, s0, s1, s2, s3 = xoshiro_halves(s0, s1, s2, s3)
         c = 0
         while c < ncg - 1 and u >= cg_f[c, CF_CUMW]:
             c += 1
         cgs[k] = c
         counts[c] += 1
-        writes[k] = 1 if next_double(rng) >= cg_f[c, CF_READ] else 0
+        writes[k] = 1 if w >= cg_f[c, CF_READ] else 0
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
     cursor = np.zeros(ncg, np.int64)
     o = 0
     for c in range(ncg):

@@ -92,3 +92,20 @@ def test_scan_stride_larger_than_the_address_space_wraps_by_modulo():
     # stride 2**30 over 1000 pages: position k * 2**30 mod 1000 (the old loop subtracted n one at a time)
     pages, _, _ = generate(CgroupSpec(pages=1000, pattern="scan", shape=float(1 << 30), scramble=False), 50)
     assert pages.tolist() == [(k * (1 << 30)) % 1000 for k in range(50)]
+
+
+def test_the_register_held_rng_step_is_next_u64_split_in_two_halves():
+    import numpy as np
+
+    from lwnlab.memtier.workloads import next_u64, seed_rng, xoshiro_halves
+
+    a = np.zeros(4, np.uint64)
+    seed_rng(a, 12345)
+    s = tuple(a)
+    b = a.copy()
+    for _ in range(1000):
+        hi, lo, *s = xoshiro_halves(*(np.uint64(x) for x in s))  # (a Python int >= 2**63 would type anew)
+        r = int(next_u64(b))
+        assert hi == (r >> 32) / 2**32 and lo == (r & 0xFFFFFFFF) / 2**32
+        assert 0.0 <= hi < 1.0 and 0.0 <= lo < 1.0
+    assert [int(x) for x in s] == [int(x) for x in b]
