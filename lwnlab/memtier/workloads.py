@@ -59,13 +59,10 @@ def seed_rng(state, seed):
         state[i] = z ^ (z >> np.uint64(31))
 
 
-@jit(warmup=lambda: (np.ones(4, np.uint64),))
-def next_u64(s):
-    """xoshiro256** (Blackman & Vigna): the next 64 random bits; advances ``s`` in place."""
-    s0 = s[0]
-    s1 = s[1]
-    s2 = s[2]
-    s3 = s[3]
+@jit(warmup=lambda: (np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)))
+def xoshiro(s0, s1, s2, s3):
+    """xoshiro256** (Blackman & Vigna), one step on a state held in four locals (tight loops keep it
+    in registers this way): (the next 64 random bits, s0, s1, s2, s3)."""
     t = s1 * np.uint64(5)
     result = ((t << np.uint64(7)) | (t >> np.uint64(57))) * np.uint64(9)
     t = s1 << np.uint64(17)
@@ -75,27 +72,21 @@ def next_u64(s):
     s0 ^= s3
     s2 ^= t
     s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
-    s[0] = s0
-    s[1] = s1
-    s[2] = s2
-    s[3] = s3
+    return result, s0, s1, s2, s3
+
+
+@jit(warmup=lambda: (np.ones(4, np.uint64),))
+def next_u64(s):
+    """xoshiro256**: the next 64 random bits; advances the state array ``s`` in place."""
+    result, s[0], s[1], s[2], s[3] = xoshiro(s[0], s[1], s[2], s[3])
     return result
 
 
 @jit(warmup=lambda: (np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)))
 def xoshiro_halves(s0, s1, s2, s3):
-    """:func:`next_u64` on a state held in four locals (tight loops keep it in registers instead of
-    loading and storing ``s`` on every draw), as two uniforms in [0, 1) of 32 bits each, from the
-    high half and the low half of the draw: (hi, lo, s0, s1, s2, s3)."""
-    t = s1 * np.uint64(5)
-    r = ((t << np.uint64(7)) | (t >> np.uint64(57))) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    """:func:`xoshiro` as two uniforms in [0, 1) of 32 bits each, from the high half and the low half
+    of the draw: (hi, lo, s0, s1, s2, s3)."""
+    r, s0, s1, s2, s3 = xoshiro(s0, s1, s2, s3)
     return (float(np.int64(r >> np.uint64(32))) * _U32, float(np.int64(r & np.uint64(0xFFFFFFFF))) * _U32,
             s0, s1, s2, s3)
 
