@@ -743,10 +743,15 @@ class Matcher:
             msgs.append(t.encode("utf-8", errors="surrogateescape"))
         best, ncand = self.match_messages(msgs)
         out = []
+        joined: dict = {}  # logs repeat messages word for word: join each distinct one once
         for t, m, b, nc in zip(texts, msgs, best.tolist(), ncand.tolist()):
             res = None
             if join_cont and len(m) <= MAX_MESSAGE_BYTES:
-                res = self._match_cont(m, int(self.score[b]) if b >= 0 else -1)
+                if m not in joined:
+                    joined[m] = self._match_cont(m, int(self.score[b]) if b >= 0 else -1)
+                hit = joined[m]
+                if hit is not None:
+                    res = MatchResult(t, hit.entry, list(hit.fragments))
             if res is None:
                 res = MatchResult(t, self.entries[b] if b >= 0 else None, candidates=nc)
             res.line = t
@@ -794,6 +799,8 @@ class Matcher:
                 else:
                     self._heads_inner.append((h, (at_start, lit)))
             self._tails: dict = {}
+            # the most fixed text a function's fragments can add (each format counted once, as scored)
+            self._cap = {key: sum(int(self.score[k]) for k in set(ks)) for key, ks in self._conts.items()}
             for key, ks in self._conts.items():
                 ks.sort(key=lambda i: -self.score[i])
                 ends = set()
@@ -817,12 +824,15 @@ class Matcher:
         best = None
         best_score = better_than
         memo: dict = {}
-        if not msg:
-            return None
+        if not msg or best_score >= n:
+            return None  # a reading cannot have more fixed text than the line has characters
+        score = self.score
         for h, (at_start, lit) in self._head_by_first.get(msg[0], []) + self._heads_inner:
+            key = (self.entries[h].file, self.entries[h].func)
+            if int(score[h]) + self._cap[key] <= best_score:
+                continue  # even with every fragment of its function it cannot beat the best reading
             if not (msg.startswith(lit) if at_start else lit in msg):
                 continue
-            key = (self.entries[h].file, self.entries[h].func)
             tails = self._tails[key]
             if tails is not None and not msg.endswith(tails):
                 continue
