@@ -174,6 +174,12 @@ def test_pr_cont_join_beats_a_wildcard_whole_line_format(tree):
     # a line that is not a joined sequence keeps its whole-line format
     r = m.match(["yf: x: y 00: z"])[0]
     assert r.entry.file == "lib/any.c" and r.fragments == []
+    # a repeated line (joined once per run) gets the same reading, with its own timestamp-free text
+    rs = m.match(["[ 1.0] Code: 1 2 3 4 5 6 7 8", "Code: 9 9 9 9 9 9 9 9", "[ 2.0] Code: 1 2 3 4 5 6 7 8"])
+    assert [(r.line, r.entry.func, len(r.fragments)) for r in rs] == [
+        ("Code: 1 2 3 4 5 6 7 8", "show_registers", 8), ("Code: 9 9 9 9 9 9 9 9", "show_registers", 8),
+        ("Code: 1 2 3 4 5 6 7 8", "show_registers", 8)]
+    assert rs[0].fragments is not rs[2].fragments
 
 
 def test_messages_that_look_like_kmsg_dictionaries_are_kept():
