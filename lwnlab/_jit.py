@@ -27,6 +27,8 @@ that moving a widget control does not compile anything new.
 from __future__ import annotations
 
 import os
+import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -104,8 +106,6 @@ class CompileNotice:
     @staticmethod
     def mode() -> str:
         """'notebook' (a bar), 'terminal' (a live line), 'plain' (two lines) or '' (say nothing)."""
-        import sys
-
         env = os.environ.get("LWNLAB_COMPILE_NOTICE", "").strip().lower()
         if env in ("0", "no", "off", "false"):
             return ""
@@ -127,10 +127,7 @@ class CompileNotice:
     def _lab(event) -> str | None:
         disp = event.data.get("dispatcher") if isinstance(event.data, dict) else None
         mod = getattr(getattr(disp, "py_func", None), "__module__", "") or ""
-        if not mod.startswith("lwnlab."):
-            return None
-        parts = mod.split(".")
-        return ".".join(parts[:2]) if len(parts) > 2 else mod
+        return ".".join(mod.split(".")[:2]) if mod.startswith("lwnlab.") else None  # lwnlab.interp.vm -> lwnlab.interp
 
     def on_start(self, event) -> None:
         lab = self._lab(event)
@@ -139,8 +136,6 @@ class CompileNotice:
         self.depth += 1
         if self.depth > 1:
             return
-        import time
-
         self.done, self.t0, self.bar, self.plain = 0, time.perf_counter(), None, False
         mode = self.mode()
         desc = f"lwnlab: compiling {lab} with numba, once (cached afterwards)"
@@ -154,8 +149,6 @@ class CompileNotice:
             self.bar = tqdm(desc=desc, leave=False, bar_format="{desc}: {n} kernels [{elapsed}]")
         except Exception:  # plain mode, or no tqdm / no widgets: a line now and one at the end
             if mode:
-                import sys
-
                 print(desc + " ...", file=sys.stderr, flush=True)
                 self.plain = True
 
@@ -174,11 +167,8 @@ class CompileNotice:
         if self.depth == 0:
             self.bar = None
             if self.plain:
-                import sys
-                import time
-
-                print(f"lwnlab: compiled {self.done} kernel{'s' if self.done != 1 else ''} in {time.perf_counter() - self.t0:.1f} s",
-                      file=sys.stderr, flush=True)
+                kernels = f"{self.done} kernel{'s' if self.done != 1 else ''}"
+                print(f"lwnlab: compiled {kernels} in {time.perf_counter() - self.t0:.1f} s", file=sys.stderr, flush=True)
 
 
 NOTICE = CompileNotice()
@@ -238,8 +228,6 @@ def import_all_kernels() -> list[str]:
 
 def warm(kernels: dict[str, Kernel] | None = None, progress: Callable[[str], None] | None = None) -> dict[str, float]:
     """Call every kernel that has a warmup once; return seconds spent per kernel."""
-    import time
-
     out: dict[str, float] = {}
     for name, k in sorted((kernels or KERNELS).items()):
         if k.warmup is None:
