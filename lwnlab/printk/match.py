@@ -241,7 +241,6 @@ def match_lines(buf, offs, ops, op_start, blob, cls, score, nokey, hkeys, hstart
     got = np.zeros(nf, np.int64)
     cand = np.empty(nf + 1, np.int64)
     stack = np.zeros((512, 3), np.int64)
-    nlen = lens.shape[0]
     for li in range(nl):
         s = offs[li]
         e = offs[li + 1]
