@@ -110,7 +110,7 @@ def _cmd_warmup(args) -> int:
         n = clear_cache()
         if not args.quiet:
             print(f"removed {n} cached kernel files")
-    run(verbose=not args.quiet, only=args.only)
+    run(verbose=not args.quiet, only=args.only, jobs=args.jobs)
     return EXIT_OK
 
 
@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     p.add_argument("--only", action="append", metavar="PREFIX",
                    help="only kernels whose names start with PREFIX, e.g. lwnlab.bpf (repeatable)")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="compile N labs at once, in separate processes (default: one per core; numba compiles "
+                   "on one core per process)")
     p.add_argument("--clear", action="store_true",
                    help="delete lwnlab's cached kernels first (numba does not notice edits to callees in other "
                    "modules, so clear after editing lwnlab's kernels)")

@@ -80,6 +80,35 @@ def test_warmup_command(tmp_path):
     assert any(tmp_path.rglob("*.nbi")), "the warm-up wrote numba's cache index files"
 
 
+def test_warmup_compiles_labs_in_parallel_processes(tmp_path):
+    # two labs, two processes: each child warms one lab and reports its kernels; the parent sums them up
+    p = subprocess.run([sys.executable, "-m", "lwnlab.warmup", "--jobs", "2", "--only", "lwnlab.tour.",
+                        "--only", "lwnlab.memtier.workloads.seed_rng"],
+                       capture_output=True, text=True, env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert p.returncode == 0, p.stderr
+    assert "2 processes" in p.stdout and "warmed 3 kernels" in p.stdout, p.stdout
+    assert "lwnlab.tour: 2 kernels" in p.stdout and "lwnlab.memtier: 1 kernels" in p.stdout
+    assert any(tmp_path.rglob("tour*.nbi")) and any(tmp_path.rglob("workloads*.nbi"))
+    # a second run loads both labs from what the children cached: it compiles nothing, so it rewrites no cache file
+    stamps = {f: f.stat().st_mtime_ns for f in tmp_path.rglob("*.nb*")}
+    out = subprocess.run([sys.executable, "-m", "lwnlab.warmup", "--jobs", "1", "--json", "--only", "lwnlab.tour.",
+                          "--only", "lwnlab.memtier.workloads.seed_rng"],
+                         capture_output=True, text=True, env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    times = json.loads(out.stdout)["kernels"]
+    assert sorted(times) == ["lwnlab.memtier.workloads.seed_rng", "lwnlab.tour.operand_stream", "lwnlab.tour.quicken"]
+    assert {f: f.stat().st_mtime_ns for f in tmp_path.rglob("*.nb*")} == stamps
+
+
+def test_warmup_rejects_bad_jobs_and_unknown_prefixes():
+    from lwnlab.errors import UsageError
+    from lwnlab.warmup import run
+
+    with pytest.raises(UsageError, match="at least 1"):
+        run(verbose=False, jobs=0)
+    with pytest.raises(UsageError, match="lwnlab.nosuchlab"):
+        run(verbose=False, only=["lwnlab.nosuchlab"])
+
+
 def test_clear_cache_removes_only_lwnlabs_files(tmp_path):
     code = ("from lwnlab import _jit, tour; tour.simulate(); import glob, os; "
             "before = len(glob.glob(os.path.join(os.environ['NUMBA_CACHE_DIR'], '**', '*.nb*'), recursive=True)); "
