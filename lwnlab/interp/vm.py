@@ -455,7 +455,7 @@ def cmp_int_float(i, f):
         if fi > f:
             return 1
         return 0
-    fl = math.floor(f)
+    fl = np.floor(f)  # a float: numba's math.floor returns int64, which wraps above 2**63
     if fl >= 9.2233720368547758e18:
         return -1
     if fl < -9.2233720368547758e18:
@@ -522,7 +522,7 @@ def float_floordiv(vx, wx):
         if (wx < 0.0) != (mod < 0.0):
             div -= 1.0
     if div != 0.0:
-        fd = math.floor(div)
+        fd = np.floor(div)
         if div - fd > 0.5:
             fd += 1.0
     else:
@@ -652,6 +652,8 @@ def binop_num(op, ta, pa, tb, pb):
                 return E_VALUE, T_INT, np.int64(1)
             if a == 0:
                 return E_OK, T_INT, NO
+            if b == 0:
+                return E_OK, T_INT, a
             if b >= 63:
                 return E_OVERFLOW, T_INT, NO
             lim = np.int64(1) << (63 - b)
@@ -699,7 +701,7 @@ def binop_num(op, ta, pa, tb, pb):
             return E_OK, T_FLOAT, as_bits(x)
         if x == 0.0 and y < 0.0 and y != -np.inf:
             return E_ZERODIV, T_FLOAT, np.int64(3)
-        if x < 0.0 and math.isfinite(y) and math.floor(y) != y:
+        if x < 0.0 and math.isfinite(y) and np.floor(y) != y:
             return E_UNSUPPORTED, T_FLOAT, np.int64(2)
         r = math.pow(x, y)
         if math.isinf(r) and math.isfinite(x) and math.isfinite(y):

@@ -179,3 +179,22 @@ def test_samples_are_taken_on_time_in_hot_loops(name):
     assert (np.diff(steps) <= every + body).all(), np.diff(steps).max()
     hits = s[:, 1]
     assert (np.diff(hits) >= 0).all() and hits[-1] > 0
+
+
+@pytest.mark.parametrize("expr", [
+    # float floor division with a quotient beyond int64 (numba's math.floor returns int64 and wrapped)
+    "a // 3.0", "-a // 7.0", "a // 1.0", "1e19 // 1.0", "2.5e18 // 0.1", "-7.5 // 2",
+    # exact int/float comparison next to 2**63 (same wrap in the comparison's floor)
+    "9223372036854775807 < 9.223372036854775808e18", "9.223372036854775808e18 > 9223372036854775807",
+    "9223372036854775807 == 9.223372036854775808e18", "-9223372036854775807 - 1 < -9.223372036854775808e18",
+    "(-0.5) ** a",
+    # a shift by zero (1 << 63 wrapped to a negative limit)
+    "7 << 0", "True << 0", "-5 << 0", "1 >> 64", "-1 >> 100",
+])
+def test_float_floor_and_shift_edges_match_cpython(expr):
+    src = f"def f(a):\n    return {expr}\n"
+    ns = {}
+    exec(src, ns)
+    expect = ns["f"](1e300)
+    for pol in ("off", "cpython312"):
+        assert repr(execute(src, "f", [(1e300,)] * 3, pol).result) == repr(expect), pol
