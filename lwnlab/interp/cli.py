@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 
 from lwnlab.cli import EXIT_OK, group, print_json
-from lwnlab.errors import UsageError
+from lwnlab.errors import SourceError, UsageError
 
 POLICIES = ("cpython311", "cpython312", "pep659", "off")
 
@@ -50,22 +51,47 @@ def register(subparsers) -> None:
     c.set_defaults(func=_cmd_cpython)
 
 
+#: what argparse may take as a value rather than an option: negative numbers in every spelling Python's
+#: literals allow (argparse's own pattern knows only -12 and -1.5, so --args -1e3 or -2j was "unrecognized")
+_NEGATIVE_NUMBER = re.compile(r"^-(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][-+]?\d+)?[jJ]?$|^-(inf|infinity|nan)$",
+                              re.IGNORECASE)
+
+#: the largest source file read (a device such as /dev/zero must not be read forever)
+MAX_SOURCE_BYTES = 16 << 20
+
+
 def _common(p) -> None:
+    p._negative_number_matcher = _NEGATIVE_NUMBER  # argparse consults this to tell "-1e3" from an option
     p.add_argument("file", metavar="FILE.py", help="Python source file")
     p.add_argument("--func", dest="funcname", required=True, metavar="NAME", help="function to run (Class.method also works)")
 
 
 def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    with open(path, "rb") as f:
+        data = f.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceError(f"source file is larger than {MAX_SOURCE_BYTES >> 20} MiB", file=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SourceError(f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be decoded ({e.reason}); "
+                          "save the file as UTF-8", file=path, line=line, column=col) from None
+
+
+_FLOAT_WORDS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
 
 
 def _parse_args(items: list[str]) -> tuple:
     out = []
     for k, s in enumerate(items):
+        if s.strip().lower() in _FLOAT_WORDS:  # float('inf') has no literal; accept the words float() reads
+            out.append(float(s))
+            continue
         try:
-            out.append(ast.literal_eval(s))
-        except (ValueError, SyntaxError):
+            out.append(ast.literal_eval(s.strip()))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise UsageError(f"--args item {k + 1} ({s!r}) is not a Python literal (quote strings: \"'text'\")",
                              field="args") from None
     return tuple(out)

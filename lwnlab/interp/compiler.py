@@ -128,9 +128,18 @@ def compile_source(source: str, filename: str = "<input>") -> Program:
     except (ValueError, MemoryError, RecursionError) as e:
         raise CompileError(f"cannot parse: {e}", file=filename) from None
     try:
-        return _ModuleCompiler(source, filename).compile(tree)
+        program = _ModuleCompiler(source, filename).compile(tree)
     except RecursionError:
         raise CompileError("expression nested too deeply", file=filename) from None
+    # CPython's own compiler also checks scopes (symtable): 'x = 1; global x' and the like are SyntaxErrors
+    # there, so they must not run here
+    try:
+        compile(tree, filename, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise CompileError(f"syntax error: {e.msg}", file=filename, line=e.lineno, column=e.offset) from None
+    except (ValueError, MemoryError, RecursionError) as e:
+        raise CompileError(f"cannot compile: {e}", file=filename) from None
+    return program
 
 
 class _ModuleCompiler:

@@ -444,6 +444,10 @@ def _error(img: Image, status, output: str) -> ExecutionError:
         else:
             sym = O.NB_SYMBOL[arg] if base == "BINARY_OP" else (O.CMP_OPS[arg] if base == "COMPARE_OP" else "")
             msg = "TypeError: " + _TYPE_WHAT.get(a, "unsupported types").format(op=sym, a=tag(b), b=tag(c))
+            if a == 2 and b == c and tag(b) in ("list", "tuple"):
+                # CPython orders two lists (two tuples) item by item: no TypeError there, just not modelled here
+                msg = (f"outside lwnlab's subset at run time: '{sym}' between two {tag(b)}s "
+                       "(CPython compares them item by item; lwnlab models only == and != for them)")
     elif code == V.E_NAME:
         msg = f"NameError: name {name(a)!r} is not defined"
         if name(a) in ("str", "dict", "set", "sorted", "sum", "enumerate", "zip", "round", "type", "map"):

@@ -89,3 +89,36 @@ def test_cpython_panel(prog, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["result"] == "90"
     assert any(r["opname"].startswith("LOAD_GLOBAL") for r in d["rows"])
+
+
+ARITH = "def add(a, b):\n    return a + b\n"
+
+
+def test_non_utf8_source_is_an_error_naming_line_and_column(tmp_path, capsys):
+    p = tmp_path / "latin1.py"
+    p.write_bytes(b"def f():\n    return '\xff'\n")
+    for cmd in ("run", "dis"):
+        assert main(["interp", cmd, str(p), "--func", "f"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("lwnlab: error: ") and "latin1.py:2:13" in err and "UTF-8" in err, err
+
+
+def test_source_that_never_ends_is_refused(capsys):
+    assert main(["interp", "run", "/dev/zero", "--func", "f"]) == 2
+    assert "larger than" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["-1", "-2"], -3),
+    (["-1e3", "-2"], -1002.0),
+    (["-.5", "2.25"], 1.75),
+    (["-1_000", "1"], -999),
+    (["'a'", "'b'"], "ab"),
+    (["[1, 2]", "[-3]"], [1, 2, -3]),
+    (["-inf", "1"], "-inf"),
+])
+def test_args_as_a_user_types_them(tmp_path, capsys, args, expect):
+    p = tmp_path / "add.py"
+    p.write_text(ARITH)
+    assert main(["interp", "run", str(p), "--func", "add", "--json", "--args"] + args) == 0
+    assert json.loads(capsys.readouterr().out)["result"] == expect

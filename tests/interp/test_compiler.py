@@ -101,3 +101,32 @@ def test_unknown_function_is_a_usage_error():
 def test_stack_depth_is_computed():
     prog = compile_source("def f(a):\n    return [a, [a, [a, a + a * a]]]\n")
     assert prog.funcs[1].stacksize >= 7
+
+
+@pytest.mark.parametrize("src,what,line,col", [
+    ("def f(a):\n    with a as b:\n        pass\n", "'with' statement", 2, 5),
+    ("def f():\n    return {1, 2}\n", "set display", 2, 12),
+    ("def f(a):\n    return f(*a)\n", "*args", 2, 14),
+    ("def f(a):\n    return (b := a)\n", "walrus", 2, 13),
+    ("def f(a):\n    x, *y = a\n    return x\n", "starred", 2, 5),
+    ("@d\ndef f(a):\n    return a\n", "decorators", 1, 2),
+    ("async def f():\n    return 1\n", "'async def'", 1, 1),
+    ("def f():\n    yield 1\n", "'yield'", 2, 5),
+    ("def f(a):\n    assert a\n", "'assert' statement", 2, 5),
+    ("def f(a):\n    raise a\n", "'raise' statement", 2, 5),
+    ("def f(a):\n    match a:\n        case 1:\n            pass\n", "'match' statement", 2, 5),
+    ("def f():\n    x: int = 1\n", "annotated assignment", 2, 5),
+    ("def f(a):\n    return max(x for x in a)\n", "generator expression", 2, 15),
+    ("def f():\n    class A:\n        pass\n", "inside a function", 2, 5),
+    ("def f(*, a):\n    return a\n", "keyword-only", 1, 1),
+    ("def f(*a):\n    return a\n", "*args", 1, 1),
+    ("def f(a):\n    return ~a\n", "Invert", 2, 12),
+    ("def f(a):\n    return a @ a\n", "MatMult", 2, 12),
+    ("def f():\n    from os import path\n", "'import' statement", 2, 5),
+    ("def f(a):\n    a[1:] += [2]\n", "slice", 2, 5),
+    ("class A:\n    if 1:\n        x = 2\n", "class body", 2, 5),
+    # accepted by ast.parse, refused by CPython's symbol table: must not run here either
+    ("def f():\n    x = 1\n    global x\n    return x\n", "before global declaration", 3, 5),
+])
+def test_more_rejections_name_construct_line_and_column(src, what, line, col):
+    test_rejections_name_construct_line_and_column(src, what, line, col)

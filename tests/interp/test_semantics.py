@@ -198,3 +198,15 @@ def test_float_floor_and_shift_edges_match_cpython(expr):
     expect = ns["f"](1e300)
     for pol in ("off", "cpython312"):
         assert repr(execute(src, "f", [(1e300,)] * 3, pol).result) == repr(expect), pol
+
+
+@pytest.mark.parametrize("expr,kind", [("[1] < [2]", "lists"), ("(1, 2) >= (1,)", "tuples")])
+def test_ordering_two_sequences_is_not_called_a_type_error(expr, kind):
+    # CPython orders two lists/tuples item by item; lwnlab does not model it and must say so instead of
+    # claiming CPython's TypeError ('<' not supported between instances of 'list' and 'list')
+    with pytest.raises(ExecutionError) as e:
+        execute(f"def f():\n    return {expr}\n", "f", 1)
+    msg = e.value.describe()
+    assert "outside lwnlab's subset" in msg and kind in msg and "TypeError" not in msg, msg
+    with pytest.raises(ExecutionError, match="TypeError"):
+        execute("def f():\n    return [1] < (2,)\n", "f", 1)  # a list and a tuple: CPython's TypeError
