@@ -19,6 +19,7 @@ where it matters for specialization: ``PUSH_NULL`` + callable + args +
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 
 from lwnlab.errors import CompileError
@@ -134,7 +135,9 @@ def compile_source(source: str, filename: str = "<input>") -> Program:
     # CPython's own compiler also checks scopes (symtable): 'x = 1; global x' and the like are SyntaxErrors
     # there, so they must not run here
     try:
-        compile(tree, filename, "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # a check only: CPython's SyntaxWarnings ('is' with a literal) stay silent
+            warnings.simplefilter("ignore")
+            compile(tree, filename, "exec", dont_inherit=True)
     except SyntaxError as e:
         raise CompileError(f"syntax error: {e.msg}", file=filename, line=e.lineno, column=e.offset) from None
     except (ValueError, MemoryError, RecursionError) as e:
@@ -409,10 +412,48 @@ class _FuncCompiler:
         else:
             raise self.mc.err(t, f"augmented assignment to {_describe(t)} is outside lwnlab's subset")
 
+    def jump_if(self, e, node, label: _Label, cond: bool):
+        """CPython's compiler_jump_if: a test jumps to ``label`` when its truth is ``cond``.
+
+        ``not``, ``and``/``or`` and comparison chains become jumps (no JUMP_IF_*_OR_POP, no UNARY_NOT), so every
+        compare in a test is followed by a conditional jump, which CPython 3.11 needs to fuse it into
+        COMPARE_OP_*_JUMP."""
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not):
+            self.jump_if(e.operand, node, label, not cond)
+        elif isinstance(e, ast.BoolOp):
+            is_or = isinstance(e.op, ast.Or)
+            nxt = label if is_or == cond else _Label()
+            for v in e.values[:-1]:
+                self.jump_if(v, node, nxt, is_or)
+            self.jump_if(e.values[-1], node, label, cond)
+            if nxt is not label:
+                self.mark(nxt)
+        elif isinstance(e, ast.Compare) and len(e.ops) > 1 and \
+                not any(isinstance(op, (ast.Is, ast.IsNot)) for op in e.ops):
+            cleanup, end = _Label(), _Label()
+            self.expr(e.left)
+            for op, right in zip(e.ops[:-1], e.comparators[:-1]):
+                self.expr(right)
+                self.at(e, "SWAP", 2)
+                self.at(e, "COPY", 2)
+                self._cmp(e, op)
+                self.at(e, "POP_JUMP_IF_FALSE", cleanup)
+            self.expr(e.comparators[-1])
+            self._cmp(e, e.ops[-1])
+            self.at(node, "POP_JUMP_IF_TRUE" if cond else "POP_JUMP_IF_FALSE", label)
+            self.at(e, "JUMP_FORWARD", end)
+            self.mark(cleanup)
+            self.at(e, "POP_TOP")
+            if not cond:
+                self.at(e, "JUMP_FORWARD", label)
+            self.mark(end)
+        else:
+            self.expr(e)
+            self.at(node, "POP_JUMP_IF_TRUE" if cond else "POP_JUMP_IF_FALSE", label)
+
     def s_If(self, s):
         orelse, end = _Label(), _Label()
-        self.expr(s.test)
-        self.at(s, "POP_JUMP_IF_FALSE", orelse)
+        self.jump_if(s.test, s, orelse, False)
         for b in s.body:
             self.stmt(b)
         if s.orelse:
@@ -427,16 +468,14 @@ class _FuncCompiler:
             raise self.mc.err(s, "'while ... else' is outside lwnlab's subset")
         body, cont, end = _Label(), _Label(), _Label()
         # CPython 3.11 layout: test; body; test again; backward POP_JUMP_IF_TRUE
-        self.expr(s.test)
-        self.at(s, "POP_JUMP_IF_FALSE", end)
+        self.jump_if(s.test, s, end, False)
         self.mark(body)
         self.loops.append(_Loop(end, cont, False))
         for b in s.body:
             self.stmt(b)
         self.loops.pop()
         self.mark(cont)
-        self.expr(s.test)
-        self.at(s, "POP_JUMP_IF_TRUE", body)
+        self.jump_if(s.test, s, body, True)
         self.mark(end)
 
     def s_For(self, s):
@@ -525,8 +564,7 @@ class _FuncCompiler:
 
     def e_IfExp(self, e):
         orelse, end = _Label(), _Label()
-        self.expr(e.test)
-        self.at(e, "POP_JUMP_IF_FALSE", orelse)
+        self.jump_if(e.test, e, orelse, False)
         self.expr(e.body)
         self.at(e, "JUMP_FORWARD", end)
         self.mark(orelse)
