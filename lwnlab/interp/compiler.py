@@ -466,15 +466,16 @@ class _FuncCompiler:
     def s_While(self, s):
         if s.orelse:
             raise self.mc.err(s, "'while ... else' is outside lwnlab's subset")
-        body, cont, end = _Label(), _Label(), _Label()
-        # CPython 3.11 layout: test; body; test again; backward POP_JUMP_IF_TRUE
+        top, body, end = _Label(), _Label(), _Label()
+        # CPython 3.11 layout: test; body; test again; backward POP_JUMP_IF_TRUE ('continue' jumps back to the
+        # first test, as in CPython: a JUMP_BACKWARD, which counts toward 3.11's warmup)
+        self.mark(top)
         self.jump_if(s.test, s, end, False)
         self.mark(body)
-        self.loops.append(_Loop(end, cont, False))
+        self.loops.append(_Loop(end, top, False))
         for b in s.body:
             self.stmt(b)
         self.loops.pop()
-        self.mark(cont)
         self.jump_if(s.test, s, body, True)
         self.mark(end)
 
@@ -506,7 +507,7 @@ class _FuncCompiler:
         if not self.loops:
             raise self.mc.err(s, "'continue' not properly in loop")
         lp = self.loops[-1]
-        self.at(s, "JUMP_BACKWARD" if lp.is_for else "JUMP_FORWARD", lp.cont)
+        self.at(s, "JUMP_BACKWARD", lp.cont)  # back to FOR_ITER / the while loop's first test
 
     # ------------------------------------------------------------ expressions
     def expr(self, e):
