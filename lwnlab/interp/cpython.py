@@ -20,8 +20,11 @@ lwnlab's VM explains why.  On Python < 3.11 :func:`panel` raises
 
 from __future__ import annotations
 
+import contextlib
 import dis
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 
 from lwnlab.errors import CompileError, ExecutionError, UnavailableError, UsageError
@@ -134,8 +137,51 @@ def live_rows(func) -> list[Row]:
     return out
 
 
-def panel(source: str, func: str, calls, filename: str = "<input>") -> Panel:
-    """Run ``func`` from ``source`` on this CPython once per entry of ``calls``; read its adaptive state."""
+class _Timeout(BaseException):
+    """Raised by the alarm inside the host run (a BaseException, so the per-call ``except Exception`` lets it by)."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None):
+    """Interrupt the host run after ``seconds`` (main thread with SIGALRM only; elsewhere no limit)."""
+    if (not seconds or seconds <= 0 or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+
+    def _alarm(signum, frame):
+        raise _Timeout()
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+#: how long the host CPython may run the module body and all calls (an endless loop must not hang the panel)
+HOST_TIMEOUT = 20.0
+
+
+def panel(source: str, func: str, calls, filename: str = "<input>", *, timeout: float | None = None) -> Panel:
+    """Run ``func`` from ``source`` on this CPython once per entry of ``calls``; read its adaptive state.
+
+    The host run (module body and calls) is stopped after ``timeout`` seconds (default :data:`HOST_TIMEOUT`;
+    0 for no limit) with an :class:`~lwnlab.errors.ExecutionError`: lwnlab's VM has its step limit, CPython
+    has none."""
+    if timeout is None:
+        timeout = HOST_TIMEOUT
+    try:
+        with _deadline(timeout):
+            return _panel(source, func, calls, filename)
+    except _Timeout:
+        raise ExecutionError(f"the host CPython did not finish {func!r} within {timeout:g} s "
+                             "(an endless loop?); stopped", file=filename) from None
+
+
+def _panel(source: str, func: str, calls, filename: str) -> Panel:
     if sys.version_info < (3, 11):
         raise UnavailableError(f"the CPython side panel needs CPython 3.11 or newer (this is "
                                f"{sys.version.split()[0]}); lwnlab's own VM works on any version")

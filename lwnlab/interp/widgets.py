@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import html
-import time
 
 import ipywidgets as W
 import numpy as np
@@ -36,24 +35,32 @@ _KIND_COLOUR = {O.SPECIALIZED: "#1b7f3b", O.ADAPTIVE: "#b26a00", O.BASE: "#444",
                 O.QUICK: "#777", O.PLAIN: "#444"}
 
 
+#: the most items a calls expression may build (the VM takes at most machine.MAX_CALLS calls anyway)
+MAX_CALL_ITEMS = 1_000_000
+
+
 def parse_calls(text: str) -> list:
     """``"[(1, 2)] * 10"`` -> a list of argument tuples (literals and ``*``/``+`` of lists only)."""
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as e:
         raise UsageError(f"calls: {e.msg}", field="calls", column=e.offset) from None
+    except (ValueError, MemoryError, RecursionError) as e:
+        raise UsageError(f"calls: cannot parse ({e})", field="calls") from None
 
     def ev(node):
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
             a, b = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Mult) and isinstance(b, int) and b > 100_000:
-                raise UsageError("calls: at most 100000 repetitions", field="calls")
+            if isinstance(node.op, ast.Mult):
+                seq, n = (a, b) if isinstance(b, int) else (b, a)
+                if isinstance(seq, (list, tuple, str)) and isinstance(n, int) and len(seq) * max(n, 0) > MAX_CALL_ITEMS:
+                    raise UsageError(f"calls: at most {MAX_CALL_ITEMS} calls", field="calls")
             return a + b if isinstance(node.op, ast.Add) else a * b
         return ast.literal_eval(node)
 
     try:
         v = ev(tree.body)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, OverflowError) as e:
         raise UsageError(f"calls: expected a list of argument tuples such as {DEFAULT_CALLS!r} ({e})",
                          field="calls") from None
     if isinstance(v, int) and not isinstance(v, bool):
@@ -130,7 +137,8 @@ class InterpLab:
         self.ax_fam.set_title("per family", fontsize=9)
         self.speed_bars = self.ax_speed.bar([0, 1], [0.0, 0.0], color=["#777", "#1b7f3b"])
         self.ax_speed.set_xticks([0, 1], ["off", "policy"], fontsize=8)
-        self.ax_speed.set_title("instructions/µs (higher is faster)", fontsize=9)
+        self.ax_speed.set_title("speed vs off (higher is faster)", fontsize=9)
+        self.speedup: float | None = None
 
         for w in (self.source, self.func, self.calls, self.policy, self.warmup, self.miss_budget, self.backoff_cap,
                   self.saturating, self.superinstructions, self.families):
@@ -184,11 +192,8 @@ class InterpLab:
         try:
             calls = parse_calls(self.calls.value)
             pol = self.current_policy()
-            t0 = time.perf_counter()
             res = execute(self.source.value, self.func.value.strip(), calls, pol, filename="<editor>")
-            t1 = time.perf_counter()
             base = execute(self.source.value, self.func.value.strip(), calls, "off", filename="<editor>")
-            t2 = time.perf_counter()
         except LwnlabError as e:
             self.error = e
             self.errors.show(e)
@@ -196,7 +201,9 @@ class InterpLab:
         self.error = None
         self.errors.clear()
         self.result, self.baseline = res, base
-        self._times = (max(t2 - t1, 1e-9), max(t1 - t0, 1e-9))
+        # the VM's own time for the same calls (RunResult.seconds), not compile + build + run: the bars compare
+        # the interpreters, and instructions/s would not (superinstructions make the policy run fewer of them)
+        self._times = (max(base.seconds, 1e-9), max(res.seconds, 1e-9))
         self._draw()
 
     def _draw(self) -> None:
@@ -217,10 +224,11 @@ class InterpLab:
             hmax = max(hmax, s["hit"], s["miss"])
         self.ax_fam.set_ylim(0, hmax * 2)
         t_off, t_on = self._times
-        ipus = [self.baseline.instructions / t_off / 1e6, r.instructions / t_on / 1e6]
-        for bar, v in zip(self.speed_bars, ipus):
+        self.speedup = t_off / t_on
+        for bar, v in zip(self.speed_bars, (1.0, self.speedup)):
             bar.set_height(v)
-        self.ax_speed.set_ylim(0, max(ipus) * 1.2)
+        self.ax_speed.set_ylim(0, max(1.0, self.speedup) * 1.2)
+        self.ax_speed.set_title(f"speed vs off: {self.speedup:.2f}x (one run, noisy)", fontsize=9)
         self.view.redraw()
         self.summary.value = (f"<b>result</b> <code>{html.escape(repr(r.result))}</code> &nbsp; "
                               f"{r.instructions} instructions, hit rate {r.hit_rate:.1%}, "
@@ -276,14 +284,18 @@ class SidePanel:
 
         try:
             calls = parse_calls(self.calls.value)
-            self.result = execute(self.source.value, self.func.value, calls, self.policy.value, filename="<editor>")
+            self.result = execute(self.source.value, self.func.value.strip(), calls, self.policy.value,
+                                  filename="<editor>")
         except LwnlabError as e:
+            # nothing below may show the previous code's disassemblies next to this code's error
+            self.result = self.panel = None
+            self.ours.value = self.host.value = ""
             self.errors.show(e)
             return
         self.errors.clear()
         self.ours.value = f"<pre>{html.escape(self.result.dis())}</pre>"
         try:
-            self.panel = panel(self.source.value, self.func.value, calls)
+            self.panel = panel(self.source.value, self.func.value.strip(), calls)
             self.host.value = f"<pre>{html.escape(self.panel.text())}</pre>"
         except LwnlabError as e:
             self.panel = None

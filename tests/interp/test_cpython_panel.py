@@ -53,3 +53,29 @@ def test_unavailable_on_old_python(monkeypatch):
     monkeypatch.setattr(cpython.sys, "version_info", (3, 10, 13, "final", 0))
     with pytest.raises(UnavailableError, match="3.11"):
         cpython.panel(ADD, "add", 1)
+
+
+@needs_311
+def test_an_endless_loop_on_the_host_is_stopped_with_a_clear_error():
+    import time
+
+    from lwnlab.errors import ExecutionError
+
+    t0 = time.monotonic()
+    with pytest.raises(ExecutionError, match="did not finish 'f' within 0.5 s"):
+        cpython.panel("def f():\n    while True:\n        pass\n", "f", 3, timeout=0.5)
+    assert time.monotonic() - t0 < 10
+    # the alarm is gone afterwards: a normal panel still works
+    assert cpython.panel(ADD, "add", [(1, 2)] * 3).result == 3
+
+
+@needs_311
+def test_cli_cpython_on_an_endless_loop_exits_2(tmp_path, capsys, monkeypatch):
+    from lwnlab.cli import main
+
+    monkeypatch.setattr(cpython, "HOST_TIMEOUT", 0.5)
+    p = tmp_path / "loop.py"
+    p.write_text("def f():\n    while True:\n        pass\n")
+    assert main(["interp", "cpython", str(p), "--func", "f"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lwnlab: error: ") and "did not finish" in err

@@ -76,3 +76,36 @@ def test_side_panel():
     assert "BINARY_OP_ADD_FLOAT" in p.ours.value
     p.policy.value = "cpython312"
     assert "BINARY_OP_ADD_FLOAT" in p.ours.value
+
+
+@pytest.mark.parametrize("text", ["[(1, 2)] * 100000 * 100000", "100000 * (100000 * [(1, 2)])",
+                                  "'ab' * 1000000 * 1000000", "[" * 3000])
+def test_parse_calls_refuses_huge_or_deep_input_with_a_usage_error(text):
+    from lwnlab.errors import UsageError
+
+    with pytest.raises(UsageError):
+        widgets.parse_calls(text)
+
+
+def test_speed_bars_compare_vm_time_of_the_same_calls(no_recompile):
+    lab = widgets.make_lab(source="G = 3\ndef f(n):\n    t = 0\n    for i in range(n):\n        t = t + G\n    return t\n",
+                           func="f", calls="[(200,)] * 20", policy="cpython312")
+    with no_recompile():
+        lab.superinstructions.value = False
+    off, on = lab.baseline, lab.result
+    assert off.policy.name == "off" and on.policy.name == "cpython312"
+    assert lab.speedup == pytest.approx(off.seconds / on.seconds)
+    assert [b.get_height() for b in lab.speed_bars] == [1.0, pytest.approx(lab.speedup)]
+    assert f"{lab.speedup:.2f}x" in lab.ax_speed.get_title()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the CPython side panel needs 3.11+")
+def test_side_panel_shows_no_stale_disassembly_after_an_error():
+    p = widgets.make_side_panel()
+    assert "BINARY_OP" in p.ours.value
+    p.source.value = "def add(a, b):\n    return a +\n"
+    assert "syntax error" in p.errors.message
+    assert p.result is None and p.panel is None and p.ours.value == "" and p.host.value == ""
+    p.source.value = widgets.DEFAULT_SOURCE
+    p.func.value = " add "
+    assert p.errors.message == "" and "BINARY_OP_ADD_FLOAT" in p.host.value
