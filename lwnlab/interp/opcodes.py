@@ -122,6 +122,11 @@ _ROWS: list[tuple] = [
     ("CALL_BUILTIN_O", SPECIALIZED, "CALL", True, 4, 3, "guard the builtin (one argument: abs, int, float)"),
     ("CALL_LEN", SPECIALIZED, "CALL", True, 4, 3, "guard len; one argument (3.11: PRECALL_NO_KW_LEN)"),
     ("CALL_LIST_APPEND", SPECIALIZED, "CALL", True, 4, 3, "guard list.append bound to a list"),
+    ("CALL_BUILTIN_CLASS", SPECIALIZED, "CALL", True, 4, 3,
+     "guard the builtin class (float, range, bool: types with a vectorcall; not int before 3.13)"),
+    ("CALL_ISINSTANCE", SPECIALIZED, "CALL", True, 4, 3, "guard isinstance; two arguments"),
+    ("CALL_BUILTIN_FAST_WITH_KEYWORDS", SPECIALIZED, "CALL", True, 4, 3,
+     "guard the builtin (print: METH_FASTCALL | METH_KEYWORDS)"),
     ("RETURN_VALUE", PLAIN, None, False, 0, 0, "return TOS to the caller"),
     # --- iteration
     ("GET_ITER", PLAIN, None, False, 0, 0, "replace a range/list/tuple with an iterator"),
@@ -130,6 +135,7 @@ _ROWS: list[tuple] = [
     ("FOR_ITER_ADAPTIVE", ADAPTIVE, "FOR_ITER", True, 0, 1, "adaptive form (3.11 did not specialize FOR_ITER)"),
     ("FOR_ITER_RANGE", SPECIALIZED, "FOR_ITER", True, 0, 1, "guard a range iterator"),
     ("FOR_ITER_LIST", SPECIALIZED, "FOR_ITER", True, 0, 1, "guard a list iterator"),
+    ("FOR_ITER_TUPLE", SPECIALIZED, "FOR_ITER", True, 0, 1, "guard a tuple iterator"),
     # --- jumps (arg = absolute target index)
     ("JUMP_FORWARD", PLAIN, None, True, 0, 0, "jump to arg"),
     ("JUMP_BACKWARD", PLAIN, None, True, 0, 0, "jump to arg; in 3.11 mode counts toward warmup"),
@@ -206,6 +212,12 @@ FAIL_REASONS: tuple[tuple[str, str], ...] = (
     ("BUILTIN_NOT_O", "builtin does not take exactly one argument"),
     ("CLASS_CALL", "calling a class (no specialized form here)"),
     ("NOT_RANGE_OR_LIST", "iterator is neither a range nor a list iterator"),
+    ("BIG_INT", "int operand beyond one 30-bit digit (CPython's COMPARE_OP_INT takes compact ints only)"),
+    ("NOT_IN_VERSION", "no such specialization in the modelled CPython (LOAD_ATTR_CLASS is 3.12+)"),
+    ("NOT_FOLLOWED_BY_JUMP", "3.11: a compare not followed by a conditional jump cannot become COMPARE_OP_*_JUMP; "
+     "it goes back to COMPARE_OP for good"),
+    ("BUILTIN_NOT_SPECIALIZED", "CPython 3.11/3.12 have no specialized call for this builtin "
+     "(int, min, max; calling str/list/tuple is outside lwnlab's subset)"),
 )
 FAIL_INDEX = {name: i for i, (name, _) in enumerate(FAIL_REASONS)}
 NUM_FAIL = len(FAIL_REASONS)

@@ -12,12 +12,22 @@ recompiles anything):
     plain miss count of 53 (``miss_counter_start``); at 0 the instruction goes
     back to ``*_ADAPTIVE`` with ``adaptive_counter_start()`` = value 31,
     backoff 5 (raw 501).  A failed attempt backs off: backoff b+1, value
-    2^b-1, capped at b = 12 (4095).
+    2^b-1, capped at b = 12 (4095).  ``rules311`` adds 3.11's specializer
+    rules (checked against a live 3.11.7): a compare specializes only when a
+    conditional jump follows (``COMPARE_OP_*_JUMP``), and otherwise goes back
+    to ``COMPARE_OP`` for good, as does a ``BINARY_OP`` whose operator has no
+    specialized form (``/``, ``%``, ...: no backoff, never retried);
+    ``BINARY_SUBSCR`` specializes a list/tuple with *any* int index (negative
+    ones then miss); there is no ``LOAD_ATTR_CLASS`` (3.12+) and no
+    ``FOR_ITER`` family.
 ``cpython312``
     3.12: no adaptive forms; each base instruction starts at
     ``adaptive_counter_warmup()`` = value 1, backoff 1 (raw 17), so it
     specializes on its 2nd execution.  After success ``adaptive_counter_cooldown()``
-    = 52 << 4 (raw 832): the 53rd miss re-specializes in place.
+    = 52 << 4 (raw 832): the 53rd miss re-specializes in place.  3.13 behaves
+    the same family by family, except that it also specializes ``int(x)``
+    (``CALL_BUILTIN_CLASS``) and ``min``/``max``
+    (``CALL_BUILTIN_FAST_WITH_KEYWORDS``).
 ``pep659``
     the PEP text as posted in May 2021: like 3.11, but the specialized
     instruction's counter is *saturating*: hits count it back up (to the
@@ -40,8 +50,8 @@ MODE_OFF, MODE_CODE_WARMUP, MODE_INSTR_WARMUP = 0, 1, 2
 # indices into the params array the VM reads
 (P_MODE, P_WARMUP, P_WARMUP_BACKOFF, P_MISS_BUDGET, P_DEOPT_BACKOFF, P_BACKOFF_CAP, P_SATURATING, P_SUPER,
  P_HASH_CACHED, P_INTERN, P_MAX_VERSIONS, P_STEP_LIMIT, P_ATTRS, P_SAMPLE_EVERY, P_SID_APPEND, P_SID_INIT,
- P_DEPTH_LIMIT) = range(17)
-NUM_PARAMS = 17
+ P_DEPTH_LIMIT, P_RULES311) = range(18)
+NUM_PARAMS = 18
 
 POLICIES = ("cpython311", "cpython312", "pep659", "off")
 
@@ -68,6 +78,10 @@ class Policy:
     backoff_cap: int = 12
     #: PEP 659 text: hits count the counter back up (saturating); shipped CPython: misses only
     saturating: bool = False
+    #: CPython 3.11's specializer rules (see the module docstring): compares fuse with a following jump, a
+    #: hopeless BINARY_OP/COMPARE_OP returns to its base instruction for good, any int index specializes
+    #: BINARY_SUBSCR, no LOAD_ATTR_CLASS
+    rules311: bool = False
     #: form LOAD_FAST__LOAD_FAST and friends
     superinstructions: bool = True
     #: the generic LOAD_GLOBAL/LOAD_ATTR use the string's cached hash (CPython); False: rehash the name each time
@@ -121,6 +135,7 @@ class Policy:
         p[P_SID_APPEND] = sid_append
         p[P_SID_INIT] = sid_init
         p[P_DEPTH_LIMIT] = depth_limit
+        p[P_RULES311] = int(self.rules311)
         return p
 
     def family_mask(self) -> np.ndarray:
@@ -140,7 +155,7 @@ def preset(name: str, **changes) -> Policy:
         return name.with_(**changes) if changes else name.validate()
     if name == "cpython311":
         # 3.11 had no FOR_ITER specializations (they arrived in 3.12)
-        p = Policy(name="cpython311", warmup_scope="code", warmup=8, warmup_backoff=0,
+        p = Policy(name="cpython311", warmup_scope="code", warmup=8, warmup_backoff=0, rules311=True,
                    families=tuple(f for f in O.FAMILIES if f != "FOR_ITER"))
     elif name == "cpython312":
         p = Policy(name="cpython312")

@@ -54,7 +54,7 @@ from lwnlab.interp import policy as _P
 
 # The digest of the opcode numbering compiled into this module.  numba's cache is keyed on this
 # file, so if opcodes.py is renumbered this line must change too (the check below enforces it).
-TABLE_DIGEST = "8ef199d343d1aa1d"
+TABLE_DIGEST = "7b7d7fd2d0ef6b95"
 if _O.table_digest() != TABLE_DIGEST:  # pragma: no cover - developer guard
     raise ImportError(f"lwnlab.interp.vm: opcode table changed; set TABLE_DIGEST = {_O.table_digest()!r} "
                       "in vm.py (this also invalidates numba's cache)")
@@ -76,6 +76,7 @@ P_DEOPT_BACKOFF, P_BACKOFF_CAP, P_SATURATING, P_SUPER = _P.P_DEOPT_BACKOFF, _P.P
 P_HASH_CACHED, P_INTERN, P_MAX_VERSIONS, P_STEP_LIMIT = _P.P_HASH_CACHED, _P.P_INTERN, _P.P_MAX_VERSIONS, _P.P_STEP_LIMIT
 P_ATTRS, P_SAMPLE_EVERY, P_SID_APPEND, P_SID_INIT, P_DEPTH_LIMIT = (_P.P_ATTRS, _P.P_SAMPLE_EVERY, _P.P_SID_APPEND,
                                                                      _P.P_SID_INIT, _P.P_DEPTH_LIMIT)
+P_RULES311 = _P.P_RULES311
 STAT_EXEC, STAT_HIT, STAT_MISS, STAT_DEOPT = _O.STAT_EXEC, _O.STAT_HIT, _O.STAT_MISS, _O.STAT_DEOPT
 STAT_SPEC_OK, STAT_SPEC_FAIL, STAT_DEFERRED = _O.STAT_SPEC_OK, _O.STAT_SPEC_FAIL, _O.STAT_DEFERRED
 NUM_STATS = _O.NUM_STATS
@@ -84,6 +85,8 @@ EV_QUICKEN, EV_SPECIALIZE, EV_FAIL, EV_DEOPT, EV_RESPECIALIZE, EV_SUPER = (
 F_OTHER, F_DISABLED, F_OUT_OF_VERSIONS, F_WRONG_TYPES, F_UNSUPPORTED_OP, F_BOOL, F_STR_ORDER, F_NOT_FOUND = range(8)
 F_CLASS_ATTR, F_METHOD, F_NOT_INSTANCE, F_NEG_INDEX, F_NOT_LIST, F_ARGCOUNT, F_BUILTIN_NOT_O, F_CLASS_CALL, \
     F_NOT_ITER = range(8, 17)
+F_BIG_INT, F_NOT_IN_VERSION, F_NOT_FOLLOWED_BY_JUMP, F_BUILTIN_NOT_SPECIALIZED = range(17, 21)
+COMPACT = 1 << 30  # CPython's compact ints (one 30-bit digit): -2**30 < v < 2**30
 FAM_LOAD_GLOBAL, FAM_LOAD_ATTR, FAM_STORE_ATTR, FAM_BINARY_OP, FAM_COMPARE_OP, FAM_BINARY_SUBSCR, \
     FAM_STORE_SUBSCR, FAM_CALL, FAM_FOR_ITER = range(9)
 NB_ADD, NB_AND, NB_FLOOR_DIVIDE, NB_LSHIFT, NB_MATMUL, NB_MULTIPLY, NB_REMAINDER, NB_OR, NB_POWER, NB_RSHIFT, \
@@ -165,7 +168,8 @@ FAMILY_BASE = np.array(_O.FAMILY_BASE, np.int64)
 FAMILY_ADAPTIVE = np.array(_O.FAMILY_ADAPTIVE, np.int64)
 #: per opcode, who executes it: 0 only run; 1 both, fast entered for runs of >= 4 such instructions (entering costs
 #: a call); 2 always fast first (specialized hits: only specializing policies have them, mostly in hot runs)
-_RUN_ONLY = ("BINARY_OP_ADD_UNICODE", "COMPARE_OP_STR", "CALL_LIST_APPEND")  # they allocate or loop: run does them
+_RUN_ONLY = ("BINARY_OP_ADD_UNICODE", "COMPARE_OP_STR", "CALL_LIST_APPEND",  # they allocate or loop: run does them
+             "CALL_BUILTIN_CLASS", "CALL_ISINSTANCE", "CALL_BUILTIN_FAST_WITH_KEYWORDS")
 _TRIVIAL = ("NOP", "RESUME", "RESUME_QUICK", "LOAD_FAST", "STORE_FAST", "LOAD_CONST", "POP_TOP", "PUSH_NULL",
             "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_QUICK", "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE",
             "RETURN_VALUE")
@@ -1026,6 +1030,7 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
     old = code[pc]
     new = NONE
     reason = F_OTHER
+    give_up = False
     intern = params[P_INTERN]
     maxv = params[P_MAX_VERSIONS]
     K = params[P_ATTRS]
@@ -1089,7 +1094,9 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
                 reason = F_NOT_FOUND
         elif ot == T_CLASS and fam == FAM_LOAD_ATTR:
             fc, cs = dict_probe(dhdr, dent, chdr[o, C_DICT], sid, h, sdata, shdr, intern)
-            if fc:
+            if params[P_RULES311] != 0:
+                reason = F_NOT_IN_VERSION  # 3.11 has no LOAD_ATTR_CLASS
+            elif fc:
                 tv = get_version(chdr, o, C_VERSION, state, maxv)
                 if tv < 0:
                     reason = F_OUT_OF_VERSIONS
@@ -1109,9 +1116,17 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
         kind = a - 13 if a >= 13 else a
         if fam == FAM_BINARY_OP and kind != NB_ADD and kind != NB_SUBTRACT and kind != NB_MULTIPLY:
             reason = F_UNSUPPORTED_OP
+            give_up = params[P_RULES311] != 0  # 3.11: "convert them back to BINARY_OP" for good
+        elif fam == FAM_COMPARE_OP and params[P_RULES311] != 0 and code[pc + 1] != POP_JUMP_IF_FALSE and \
+                code[pc + 1] != POP_JUMP_IF_TRUE:
+            reason = F_NOT_FOLLOWED_BY_JUMP  # 3.11: "can't ever combine, so don't bother being adaptive"
+            give_up = True
         elif ta == T_INT and tb == T_INT:
             if fam == FAM_COMPARE_OP:
-                new = COMPARE_OP_INT
+                if -COMPACT < vals[sp - 2, VAL] < COMPACT and -COMPACT < vals[sp - 1, VAL] < COMPACT:
+                    new = COMPARE_OP_INT
+                else:
+                    reason = F_BIG_INT
             else:
                 new = BINARY_OP_ADD_INT if kind == NB_ADD else (
                     BINARY_OP_SUBTRACT_INT if kind == NB_SUBTRACT else BINARY_OP_MULTIPLY_INT)
@@ -1136,7 +1151,10 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
         ta = vals[sp - 2, TAG]
         tb = vals[sp - 1, TAG]
         if (ta == T_LIST or (ta == T_TUPLE and fam == FAM_BINARY_SUBSCR)) and tb == T_INT:
-            if 0 <= vals[sp - 1, VAL] < view2(mem, lay, R_LHDR)[vals[sp - 2, VAL], L_LEN]:
+            idx = vals[sp - 1, VAL]
+            # BINARY_SUBSCR: a non-negative compact index (3.11: any int); STORE_SUBSCR: also within the list
+            if (fam == FAM_BINARY_SUBSCR and (params[P_RULES311] != 0 or 0 <= idx < COMPACT)) or \
+                    (fam == FAM_STORE_SUBSCR and 0 <= idx < view2(mem, lay, R_LHDR)[vals[sp - 2, VAL], L_LEN]):
                 if fam == FAM_STORE_SUBSCR:
                     new = STORE_SUBSCR_LIST_INT
                 else:
@@ -1153,6 +1171,8 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
             new = FOR_ITER_RANGE
         elif t == T_LIST_ITER:
             new = FOR_ITER_LIST
+        elif t == T_TUPLE_ITER:
+            new = FOR_ITER_TUPLE
         else:
             reason = F_NOT_ITER
     elif fam == FAM_CALL:
@@ -1169,17 +1189,37 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
             else:
                 reason = F_ARGCOUNT
         elif ft == T_BUILTIN:
+            # as 3.11's _Py_Specialize_Precall / 3.12's _Py_Specialize_Call (checked against both): by the
+            # builtin's kind; cache[1] = the builtin, cache[2] = the argument count the guard wants (-1: any)
+            cache[pc, 1] = fid
+            cache[pc, 2] = NONE
             if fid == B_LEN and argc == 1:
                 new = CALL_LEN
             elif fid == B_LIST_APPEND and argc == 2:
                 new = CALL_LIST_APPEND
-            elif (fid == B_ABS or fid == B_INT or fid == B_FLOAT) and argc == 1:
-                new = CALL_BUILTIN_O
-                cache[pc, 1] = fid
+            elif fid == B_ABS:  # METH_O
+                if argc == 1:
+                    new = CALL_BUILTIN_O
+                else:
+                    reason = F_BUILTIN_NOT_O
+            elif fid == B_FLOAT or fid == B_RANGE or fid == B_BOOL:  # types with a vectorcall
+                new = CALL_BUILTIN_CLASS
+            elif fid == B_ISINSTANCE and argc == 2:
+                new = CALL_ISINSTANCE
+                cache[pc, 2] = argc
+            elif fid == B_PRINT:
+                new = CALL_BUILTIN_FAST_WITH_KEYWORDS
             else:
-                reason = F_BUILTIN_NOT_O
+                reason = F_BUILTIN_NOT_SPECIALIZED
         elif ft == T_CLASS:
             reason = F_CLASS_CALL
+    if give_up:
+        # 3.11 gives up on this instruction: back to the base form, counter untouched, never adaptive again
+        code[pc] = FAMILY_BASE[fam]
+        view2(mem, lay, R_STATS)[fam, STAT_SPEC_FAIL] += 1
+        view2(mem, lay, R_FAILS)[fam, reason] += 1
+        tl_add(view2(mem, lay, R_TIMELINE), state, pc, old, code[pc], EV_FAIL, reason, cache[pc, 0])
+        return
     spec_done(mem, lay, pc, old, new, reason, fam, from_miss)
 
 
@@ -2029,6 +2069,8 @@ def fast(mem, lay):
             a = vals[2 * sp - 3]
             b = vals[2 * sp - 1]
             if op == COMPARE_OP_INT:
+                if a <= -COMPACT or a >= COMPACT or b <= -COMPACT or b >= COMPACT:
+                    break  # DEOPT_IF(!_PyLong_IsCompact(...))
                 c = -1 if a < b else (1 if a > b else 0)
             else:
                 x = as_float(a)
@@ -2057,8 +2099,9 @@ def fast(mem, lay):
                 vals[2 * sp - 2] = elem[s]
                 vals[2 * sp - 1] = elem[s + 1]
                 hit = FAM_BINARY_SUBSCR
-        elif op == FOR_ITER_RANGE or op == FOR_ITER_LIST:
-            if vals[2 * sp - 2] != (T_RANGE_ITER if op == FOR_ITER_RANGE else T_LIST_ITER):
+        elif op == FOR_ITER_RANGE or op == FOR_ITER_LIST or op == FOR_ITER_TUPLE:
+            if vals[2 * sp - 2] != (T_RANGE_ITER if op == FOR_ITER_RANGE else (
+                    T_LIST_ITER if op == FOR_ITER_LIST else T_TUPLE_ITER)):
                 break
             it = ptr(mem, lay, R_IT)  # 3 columns
             j = 3 * vals[2 * sp - 1]
@@ -2147,7 +2190,7 @@ def fast(mem, lay):
                     else:
                         break
                     rt = T_INT
-                else:  # CALL_BUILTIN_O: abs, int or float of one argument
+                else:  # CALL_BUILTIN_O: abs (the METH_O builtin of the subset besides len) of one argument
                     if fid != ins[INSN_COLS * pc + I_CACHE + 1]:
                         break
                     isint = at == T_INT or at == T_BOOL
@@ -2161,12 +2204,6 @@ def fast(mem, lay):
                     elif fid == B_ABS and at == T_FLOAT:
                         rt = T_FLOAT
                         r = as_bits(abs(as_float(av)))
-                    elif fid == B_FLOAT and (isint or at == T_FLOAT):
-                        rt = T_FLOAT
-                        r = av if at == T_FLOAT else as_bits(float(av))
-                    elif fid == B_INT and isint:
-                        rt = T_INT
-                        r = av
                     else:
                         break
                 sp = sp - n - 1
@@ -2493,6 +2530,21 @@ def run(mem, lay):
                                 return
                             sp = sp - n - 1
                             vals[sp - 1, TAG] = T_NONE
+                            hit = True
+                    elif fam == FAM_CALL:  # the builtin calls guarded by identity (and argument count)
+                        n = oparg[pc]
+                        fpos = sp - n - 1 if vals[sp - n - 2, TAG] == T_NULL else sp - n - 2
+                        argc = sp - fpos - 1
+                        if vals[fpos, TAG] == T_BUILTIN and vals[fpos, VAL] == cache[pc, 1] and \
+                                (cache[pc, 2] < 0 or argc == cache[pc, 2]):
+                            bad, rt, rv = call_builtin(mem, lay, vals[fpos, VAL], argc, sp - argc)
+                            if bad != E_OK:
+                                stop(state, status, steps, bad, pc, 100 + vals[fpos, VAL], argc,
+                                     vals[sp - argc, TAG] if argc > 0 else T_NULL)
+                                return
+                            sp = sp - n - 1
+                            vals[sp - 1, TAG] = rt
+                            vals[sp - 1, VAL] = rv
                             hit = True
                     if hit:
                         stats[fam, STAT_HIT] += 1
