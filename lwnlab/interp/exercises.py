@@ -17,6 +17,8 @@ MIXED_SOURCE = '''def total(xs):
     return s
 '''
 MIXED_CALLS = [([1, 2, 3, 4, 5, 6, 7, 8, 9, 10.5],)] * 40
+#: other lists the answer must also sum correctly (a constant ``return 55.5`` never misses either)
+OTHER_LISTS = [[1, 2, 3], [0.5, 2, -3], [], [7], [2.5, -1.5, 4]]
 
 
 def check_stay_specialized(source: str, policy: str = "cpython312") -> Check:
@@ -34,10 +36,17 @@ def check_stay_specialized(source: str, policy: str = "cpython312") -> Check:
         return Check(False, f"your function does not run: {e.describe()}")
     if r.result != ref.result:
         return Check(False, f"total() must still return {ref.result!r}, yours returns {r.result!r}")
+    for xs in OTHER_LISTS:
+        want = execute(MIXED_SOURCE, "total", [(xs,)], "off").result
+        got = execute(source, "total", [(xs,)], "off", filename="<your answer>").result
+        if got != want:
+            return Check(False, f"total({xs!r}) must be {want!r}, yours returns {got!r}: it has to add the items")
     s = r.stats["BINARY_OP"]
     if s["deopt"] or s["miss"] or r.hit_rate < 0.99:
         return Check(False, f"BINARY_OP: {s['hit']} hits, {s['miss']} misses, {s['deopt']} deopts; hit rate "
                      f"{r.hit_rate:.1%} (hint: what type is s after the first float?)")
+    if s["hit"] == 0:
+        return Check(False, "BINARY_OP never ran specialized: total() has to add the items with +")
     return Check(True, f"hit rate {r.hit_rate:.1%}, no deopt: the types at each instruction never change "
                  f"(the original had {ref.stats['BINARY_OP']['miss']} misses)")
 
