@@ -92,14 +92,21 @@ def _parse_args(items: list[str]) -> tuple:
         try:
             out.append(ast.literal_eval(s.strip()))
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise UsageError(f"--args item {k + 1} ({s!r}) is not a Python literal (quote strings: \"'text'\")",
+            shown = s if len(s) <= 60 else s[:57] + "..."
+            raise UsageError(f"--args item {k + 1} ({shown!r}) is not a Python literal (quote strings: \"'text'\")",
                              field="args") from None
     return tuple(out)
+
+
+#: at most this many calls (lwnlab.interp.machine.MAX_CALLS; not imported here, it loads the VM)
+MAX_CALLS = 1_000_000
 
 
 def _calls(args) -> list:
     if args.calls < 1:
         raise UsageError("--calls must be at least 1", field="calls")
+    if args.calls > MAX_CALLS:
+        raise UsageError(f"--calls must be at most {MAX_CALLS}", field="calls")
     return [_parse_args(args.args)] * args.calls
 
 

@@ -122,3 +122,14 @@ def test_args_as_a_user_types_them(tmp_path, capsys, args, expect):
     p.write_text(ARITH)
     assert main(["interp", "run", str(p), "--func", "add", "--json", "--args"] + args) == 0
     assert json.loads(capsys.readouterr().out)["result"] == expect
+
+
+def test_calls_bounds_and_long_bad_args(prog, capsys):
+    from lwnlab.interp import cli, machine
+
+    assert cli.MAX_CALLS == machine.MAX_CALLS
+    assert main(["interp", "run", prog, "--func", "f", "--args", "1", "--calls", str(10 ** 12)]) == 2
+    assert "--calls must be at most" in capsys.readouterr().err  # was a MemoryError building the call list
+    assert main(["interp", "run", prog, "--func", "f", "--args", "[" * 2000]) == 2
+    err = capsys.readouterr().err
+    assert "not a Python literal" in err and len(err) < 300
