@@ -54,7 +54,7 @@ from lwnlab.interp import policy as _P
 
 # The digest of the opcode numbering compiled into this module.  numba's cache is keyed on this
 # file, so if opcodes.py is renumbered this line must change too (the check below enforces it).
-TABLE_DIGEST = "7b7d7fd2d0ef6b95"
+TABLE_DIGEST = "b90314c5535a2193"
 if _O.table_digest() != TABLE_DIGEST:  # pragma: no cover - developer guard
     raise ImportError(f"lwnlab.interp.vm: opcode table changed; set TABLE_DIGEST = {_O.table_digest()!r} "
                       "in vm.py (this also invalidates numba's cache)")
@@ -169,7 +169,7 @@ FAMILY_ADAPTIVE = np.array(_O.FAMILY_ADAPTIVE, np.int64)
 #: per opcode, who executes it: 0 only run; 1 both, fast entered for runs of >= 4 such instructions (entering costs
 #: a call); 2 always fast first (specialized hits: only specializing policies have them, mostly in hot runs)
 _RUN_ONLY = ("BINARY_OP_ADD_UNICODE", "COMPARE_OP_STR", "CALL_LIST_APPEND",  # they allocate or loop: run does them
-             "CALL_BUILTIN_CLASS", "CALL_ISINSTANCE", "CALL_BUILTIN_FAST_WITH_KEYWORDS")
+             "CALL_BUILTIN_CLASS", "CALL_ISINSTANCE", "CALL_BUILTIN_FAST_WITH_KEYWORDS", "CALL_METHOD_DESCRIPTOR_O")
 _TRIVIAL = ("NOP", "RESUME", "RESUME_QUICK", "LOAD_FAST", "STORE_FAST", "LOAD_CONST", "POP_TOP", "PUSH_NULL",
             "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_QUICK", "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE",
             "RETURN_VALUE")
@@ -1069,7 +1069,11 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
             fk, ks = dict_probe(dhdr, dent, chdr[c, C_KEYS], sid, h, sdata, shdr, intern)
             fc, cs = dict_probe(dhdr, dent, chdr[c, C_DICT], sid, h, sdata, shdr, intern)
             idx = dent[dhdr[chdr[c, C_KEYS], D_OFF] + ks, E_VAL] if fk else NONE
-            if fam == FAM_STORE_ATTR:
+            if fc and params[P_RULES311] == 0:
+                # 3.12+: a name the class defines (even one the instance shadows) is a descriptor or class
+                # variable there, and the instance-value forms refuse it (3.11 did not look)
+                reason = F_METHOD if dent[dhdr[chdr[c, C_DICT], D_OFF] + cs, E_TAG] == T_FUNC else F_CLASS_ATTR
+            elif fam == FAM_STORE_ATTR:
                 if fk:
                     tv = get_version(chdr, c, C_VERSION, state, maxv)
                     if tv < 0:
@@ -1196,7 +1200,13 @@ def specialize(mem, lay, fam, pc, sp, from_miss):
             if fid == B_LEN and argc == 1:
                 new = CALL_LEN
             elif fid == B_LIST_APPEND and argc == 2:
-                new = CALL_LIST_APPEND
+                # CPython's CALL_LIST_APPEND wants its result thrown away (a POP_TOP next); otherwise it is
+                # the general method-descriptor form
+                if code[pc + 1] == POP_TOP:
+                    new = CALL_LIST_APPEND
+                else:
+                    new = CALL_METHOD_DESCRIPTOR_O
+                    cache[pc, 2] = argc
             elif fid == B_ABS:  # METH_O
                 if argc == 1:
                     new = CALL_BUILTIN_O

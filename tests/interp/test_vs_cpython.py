@@ -189,8 +189,44 @@ CORPUS = [
      [(k,) for k in range(100)]),
     ("class_attr_write_loop", "class C:\n    n = 0\n" "def f(k):\n    C.n = C.n + k\n    return C.n\n", "f",
      [(k,) for k in range(80)]),
+    ("shadow_class_attr", "class C:\n    k = 1\n    def __init__(self):\n        self.k = 2\n"
+     "def f():\n    c = C()\n    return c.k + C.k\n", "f", [()] * 12),
+    ("attr_order", "class C:\n    def __init__(self, k):\n        if k:\n            self.a = 1\n            self.b = 2\n"
+     "        else:\n            self.b = 3\n            self.a = 4\n"
+     "def f(k):\n    c = C(k % 2)\n    return c.a + c.b\n", "f", [(k,) for k in range(80)]),
+    ("late_attr_method", "class C:\n    def __init__(self):\n        self.a = 1\n    def setb(self):\n        self.b = 5\n"
+     "def f():\n    c = C()\n    c.setb()\n    return c.a + c.b\n", "f", [()] * 12),
+    ("len_shadow", "len = 7\ndef f():\n    return len + 1\n", "f", [()] * 12),
+    ("float_loop", "def f(xs):\n    t = 0.0\n    for x in xs:\n        t = t + x * 0.5\n    return t\n", "f",
+     [([1.0, 2.0, 3.5] * 10,)] * 3),
+    ("none_cmp", "def f(a):\n    if a == None:\n        return 1\n    return 0\n", "f", [(None,)] * 12),
+    ("bool_cmp", "def f(a, b):\n    if a < b:\n        return 1\n    return 0\n", "f", [(True, False)] * 12),
+    ("str_mul", "def f(s):\n    return s * 3\n", "f", [("ab",)] * 12),
+    ("aug_subscr_attr", "class P:\n    def __init__(self):\n        self.v = 0\n"
+     "def f(xs):\n    p = P()\n    for i in range(len(xs)):\n        xs[i] += 1\n        p.v += xs[i]\n    return p.v\n",
+     "f", [([1, 2, 3, 4],)] * 6),
+    ("global_aug", "G = 0\ndef f(k):\n    global G\n    G += k\n    return G\n", "f", [(k,) for k in range(12)]),
+    ("swap", "def f(a, b):\n    a, b = b, a\n    c = d = a\n    return a - b + c + d\n", "f", [(1, 2)] * 12),
+    ("one_long_call", "def f(n):\n    t = 0\n    for i in range(n):\n        t = t + i * 2 - 1\n        if t > 100000:\n"
+     "            t = t - 100000\n    return t\n", "f", [(1000,)]),
+    ("helper_loops", "def g(n):\n    t = 0\n    for i in range(n):\n        t += i\n    return t\n"
+     "def f(n):\n    s = 0\n    for j in range(n):\n        s += g(j)\n    return s\n", "f", [(12,)] * 3),
+    ("methods_in_loop", "class P:\n    k = 10\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n"
+     "    def norm(self):\n        return self.x * self.x + self.y * self.y + P.k\n"
+     "def f(n):\n    t = 0\n    for i in range(n):\n        p = P(i, i + 1)\n        t += p.norm()\n    return t\n",
+     "f", [(20,)] * 3),
+    ("float_cmp_mixed", "def f(a, b):\n    if a < b:\n        return 1\n    return 0\n", "f", [(1.5, 2)] * 12),
+    ("nested_for", "def f(xs):\n    t = 0\n    for x in xs:\n        for y in xs:\n            if x == y:\n                break\n"
+     "            t += x * y\n    return t\n", "f", [([1, 2, 3],)] * 6),
+    ("str_eq_if", "def f(s):\n    if s == 'abc':\n        return 1\n    if s != 'x':\n        return 2\n    return 3\n", "f",
+     [("abc",)] * 6 + [("q",)] * 6),
+    ("abs_float_then_int", "def f(x):\n    return abs(x)\n", "f", [(-1.5,)] * 6 + [(-2,)] * 60),
+    ("isinstance_loop", "def f(xs):\n    n = 0\n    for x in xs:\n        if isinstance(x, int):\n            n += 1\n    return n\n",
+     "f", [([1, 2.5, 'a', 3],)] * 5),
+    ("append_value_used", "def f(xs):\n    r = xs.append(1)\n    return r, len(xs)\n", "f", [([],)] * 12),
+    ("minmax_loop", "def f(xs):\n    return min(xs) + max(xs) + min(1, 2)\n", "f", [([3, 1, 2],)] * 12),
 ]
-NOT_IN_313 = {"builtins", "builtins_more"}  # int(), min(), max(): 3.13 specializes them, 3.11/3.12 do not
+NOT_IN_313 = {"builtins", "builtins_more", "minmax_loop"}  # int(), min(), max(): 3.13 specializes them, 3.11/3.12 do not
 
 # ---------------------------------------------------------------- name mapping
 _FAMILY_PREFIX = (("PRECALL", "CALL"), ("CALL", "CALL"), ("LOAD_GLOBAL", "LOAD_GLOBAL"), ("LOAD_ATTR", "LOAD_ATTR"),
@@ -207,6 +243,8 @@ RENAME = {
     "PRECALL_BUILTIN_FAST_WITH_KEYWORDS": "CALL_BUILTIN_FAST_WITH_KEYWORDS",
     "CALL_NO_KW_LEN": "CALL_LEN", "CALL_NO_KW_BUILTIN_O": "CALL_BUILTIN_O", "CALL_NO_KW_LIST_APPEND": "CALL_LIST_APPEND",
     "CALL_NO_KW_ISINSTANCE": "CALL_ISINSTANCE",
+    "PRECALL_NO_KW_METHOD_DESCRIPTOR_O": "CALL_METHOD_DESCRIPTOR_O",
+    "CALL_NO_KW_METHOD_DESCRIPTOR_O": "CALL_METHOD_DESCRIPTOR_O",
     "BINARY_OP_INPLACE_ADD_UNICODE": "BINARY_OP_ADD_UNICODE",
 }
 _BASES = {"LOAD_GLOBAL", "LOAD_ATTR", "STORE_ATTR", "BINARY_OP", "COMPARE_OP", "BINARY_SUBSCR", "STORE_SUBSCR",
