@@ -480,7 +480,10 @@ def _error(img: Image, status, output: str) -> ExecutionError:
                    B_MINMAX[1]: "ValueError: max() arg is an empty sequence"}.get(
                 a - 100, f"ValueError: invalid value for {_BUILTIN_FN[a - 100]}()")
             if a - 100 == 5:
-                msg = "ValueError: invalid literal for int() / cannot convert float NaN to integer"
+                msg = ("ValueError: cannot convert float NaN to integer" if tag(c) == "float"
+                       else "ValueError: invalid literal for int() with base 10")
+            elif a - 100 == 6:
+                msg = "ValueError: could not convert string to float"
         else:
             msg = "ValueError: negative shift count"
     elif code == V.E_UNSUPPORTED:
@@ -491,6 +494,11 @@ def _error(img: Image, status, output: str) -> ExecutionError:
                 99: f"opcode {b}"}.get(a)
         if a >= 100:
             what = f"{_BUILTIN_FN[a - 100]}() with these arguments"
+            if a - 100 == 6 and tag(c) == "str":
+                what = ("float() of this string (lwnlab converts exactly when the significant digits fit in "
+                        "2**53 and the power of ten is within 22, plus inf and nan, in ASCII)")
+            elif a - 100 == 5 and tag(c) == "str":
+                what = "int() of a string with '_' or non-ASCII characters"
         msg = f"outside lwnlab's subset at run time: {what}"
     elif code == V.E_UNBOUND:
         fobj = next((f for f in prog.funcs if f.qualname == func), None)

@@ -535,6 +535,137 @@ def float_floordiv(vx, wx):
 
 
 @jit(_nrt=False, **_INNER)
+def is_space(c):
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+
+
+@jit(_nrt=False, **_INNER)
+def float_from_str(sdata, o1, n):
+    """float(str) as CPython reads it: (error, float bits).
+
+    Whitespace around, a sign, digits with single underscores between them, an optional fraction and
+    exponent, or inf/infinity/nan in any case. The value is exact when the digits (trailing zeros aside)
+    fit in 2**53 and the power of ten is at most 22 away (Clinger's fast path: one correctly rounded
+    multiply or divide of two exact doubles); other spellings are E_UNSUPPORTED, not a wrong value."""
+    k = 0
+    e = n
+    while k < e and is_space(sdata[o1 + k]):
+        k += 1
+    while e > k and is_space(sdata[o1 + e - 1]):
+        e -= 1
+    neg = False
+    if k < e and (sdata[o1 + k] == 43 or sdata[o1 + k] == 45):
+        neg = sdata[o1 + k] == 45
+        k += 1
+    for j in range(k, e):
+        if sdata[o1 + j] > 127:
+            return E_UNSUPPORTED, NO  # non-ASCII digits or spaces: CPython reads some, lwnlab does not
+    # inf, infinity, nan (any case)
+    w = e - k
+    if w == 3 or w == 8:
+        word = 0
+        for j in range(k, e):
+            word = word * 128 + (sdata[o1 + j] | 32)
+        if word == ((105 * 128 + 110) * 128 + 102):  # "inf"
+            return E_OK, as_bits(-np.inf if neg else np.inf)
+        if word == ((110 * 128 + 97) * 128 + 110):  # "nan"
+            return E_OK, as_bits(np.nan)
+        if w == 8:
+            ok = True
+            tail = (105, 110, 102, 105, 110, 105, 116, 121)  # "infinity"
+            for j in range(8):
+                if (sdata[o1 + k + j] | 32) != tail[j]:
+                    ok = False
+            if ok:
+                return E_OK, as_bits(-np.inf if neg else np.inf)
+    m = NO
+    exp10 = NO
+    pend = NO
+    ndig = 0
+    big = False
+    seen_dot = False
+    prev_digit = False
+    while k < e:
+        c = sdata[o1 + k]
+        if 48 <= c <= 57:
+            ndig += 1
+            if seen_dot:
+                exp10 -= 1
+            if c == 48:
+                pend += 1
+            else:
+                for _ in range(pend + 1):
+                    m *= 10
+                    if m > TWO53:
+                        big = True
+                        m = NO
+                m += c - 48
+                if m > TWO53:
+                    big = True
+                pend = NO
+            prev_digit = True
+        elif c == 95:  # '_' only between two digits
+            if not prev_digit or k + 1 >= e or not (48 <= sdata[o1 + k + 1] <= 57):
+                return E_VALUE, NO
+            prev_digit = False
+        elif c == 46 and not seen_dot:
+            seen_dot = True
+            prev_digit = False
+        else:
+            break
+        k += 1
+    if ndig == 0:
+        return E_VALUE, NO
+    exp10 += pend
+    if k < e:
+        c = sdata[o1 + k]
+        if c != 101 and c != 69:  # e / E
+            return E_VALUE, NO
+        k += 1
+        eneg = False
+        if k < e and (sdata[o1 + k] == 43 or sdata[o1 + k] == 45):
+            eneg = sdata[o1 + k] == 45
+            k += 1
+        if k >= e:
+            return E_VALUE, NO
+        ev = NO
+        prev_digit = False
+        while k < e:
+            c = sdata[o1 + k]
+            if 48 <= c <= 57:
+                if ev < 100000:
+                    ev = ev * 10 + (c - 48)
+                prev_digit = True
+            elif c == 95 and prev_digit and k + 1 < e and 48 <= sdata[o1 + k + 1] <= 57:
+                prev_digit = False
+            else:
+                return E_VALUE, NO
+            k += 1
+        exp10 += -ev if eneg else ev
+    if big:
+        return E_UNSUPPORTED, NO
+    if m == 0:
+        return E_OK, as_bits(-0.0 if neg else 0.0)
+    if exp10 > 22 and exp10 <= 22 + 16:
+        # Clinger: move powers of ten into m while it stays exact
+        while exp10 > 22 and m * 10 <= TWO53:
+            m *= 10
+            exp10 -= 1
+    if exp10 > 309:
+        r = np.inf  # m >= 1, so at least 1e310
+    elif exp10 < -343:
+        r = 0.0  # m < 2**53 < 1e16, so below 1e-327: rounds to zero
+    elif -22 <= exp10 <= 22:
+        p = 1.0
+        for _ in range(abs(exp10)):
+            p *= 10.0  # exact up to 1e22
+        r = float(m) * p if exp10 >= 0 else float(m) / p
+    else:
+        return E_UNSUPPORTED, NO
+    return E_OK, as_bits(-r if neg else r)
+
+
+@jit(_nrt=False, **_INNER)
 def float_mod(vx, wx):
     mod = np.fmod(vx, wx)
     if mod != 0.0:
@@ -1314,7 +1445,8 @@ def call_builtin(mem, lay, fid, argc, argpos):
             while k < e and bad == E_OK:
                 d = sdata[o1 + k] - 48
                 if d < 0 or d > 9:
-                    bad = E_VALUE if sdata[o1 + k] != 95 else E_UNSUPPORTED
+                    # '_' and non-ASCII digits/spaces are valid for CPython's int(), not modelled here
+                    bad = E_UNSUPPORTED if (sdata[o1 + k] == 95 or sdata[o1 + k] > 127) else E_VALUE
                     break
                 ov, acc = int_mul(acc, np.int64(10))
                 if ov or acc > I64MAX - d:
@@ -1338,7 +1470,8 @@ def call_builtin(mem, lay, fid, argc, argpos):
             rt = T_FLOAT
             rv = a0
         elif a0t == T_STR:
-            bad = E_UNSUPPORTED
+            bad, rv = float_from_str(sdata, shdr[a0, S_OFF], shdr[a0, S_LEN])
+            rt = T_FLOAT
         else:
             bad = E_TYPE
     elif fid == B_BOOL:

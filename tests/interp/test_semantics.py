@@ -78,7 +78,8 @@ def test_print_is_captured_and_snapshots_lists():
     ("def g(a):\n    return a\ndef f(n):\n    return g(n, n)\n", (1,), ["TypeError", "g()", "1", "2"]),
     ("def f(n):\n    return min([])\n", (1,), ["ValueError"]),
     ("def f(n):\n    return range(1, 2, 0)\n", (1,), ["ValueError"]),
-    ("def f(n):\n    return int(float('nan'))\n", (1,), ["outside", "float()"]),
+    ("def f(n):\n    return int(float('nan'))\n", (1,), ["ValueError", "NaN"]),
+    ("def f(n):\n    return float('1e-30')\n", (1,), ["outside", "float()"]),
 ])
 def test_faults_are_clear_execution_errors(src, args, words):
     with pytest.raises(ExecutionError) as e:
@@ -210,3 +211,40 @@ def test_ordering_two_sequences_is_not_called_a_type_error(expr, kind):
     assert "outside lwnlab's subset" in msg and kind in msg and "TypeError" not in msg, msg
     with pytest.raises(ExecutionError, match="TypeError"):
         execute("def f():\n    return [1] < (2,)\n", "f", 1)  # a list and a tuple: CPython's TypeError
+
+
+FLOAT_STRINGS = ["1.5", " -2.25 ", "1e3", "1E-3", ".5", "5.", "1_000.5", "1e1_0", "inf", "-Infinity", "NaN", "+nan",
+                 "0", "-0", "-0.0", "000123.4500", "\t3\n", "0.1", "3.14159", "2.5e-5", "1e22", "1e400", "-1e-400",
+                 "100000000000000000000000", "1e30", "123e20", "9007199254740992"]
+BAD_FLOAT_STRINGS = ["1__0", "_1", "1_", "1_.5", "1._5", "infinit", "", " ", ".", "e5", "1e", "1e+", "1.5x", "--1"]
+
+
+@pytest.mark.parametrize("text", FLOAT_STRINGS)
+def test_float_of_a_string_is_cpythons(text):
+    # float(str) was "outside the subset" for every string; the issue lists float() conversions
+    r = execute("def f(s):\n    return float(s)\n", "f", [(text,)] * 3, "cpython312")
+    assert repr(r.result) == repr(float(text))
+
+
+@pytest.mark.parametrize("text", BAD_FLOAT_STRINGS)
+def test_float_of_a_bad_string_is_cpythons_value_error(text):
+    with pytest.raises(ValueError):
+        float(text)
+    with pytest.raises(ExecutionError, match="ValueError: could not convert string to float"):
+        execute("def f(s):\n    return float(s)\n", "f", [(text,)])
+
+
+@pytest.mark.parametrize("text", ["0.30000000000000004", "1e-30", "12345678901234567890", "\u0663"])
+def test_float_of_a_string_beyond_the_exact_fast_path_says_so(text):
+    # never a wrongly rounded value: outside the exact path the VM says what it does not model
+    with pytest.raises(ExecutionError, match="outside lwnlab's subset.*float\\(\\) of this string"):
+        execute("def f(s):\n    return float(s)\n", "f", [(text,)])
+
+
+def test_int_of_a_string_errors_name_the_case():
+    with pytest.raises(ExecutionError, match="invalid literal for int\\(\\) with base 10"):
+        execute("def f(s):\n    return int(s)\n", "f", [("1.5",)])
+    with pytest.raises(ExecutionError, match="cannot convert float NaN to integer"):
+        execute("def f(s):\n    return int(s)\n", "f", [(float("nan"),)])
+    with pytest.raises(ExecutionError, match="outside lwnlab's subset"):  # CPython reads Arabic-Indic digits
+        execute("def f(s):\n    return int(s)\n", "f", [("\u0663",)])
