@@ -415,3 +415,73 @@ def test_the_harness_sees_a_disagreement():
     wtl, _, _ = lwnlab_view(r, "add")
     assert ltl != wtl
     assert ltl[("BINARY_OP", 2, 0)] == [(0, "BASE"), (2, "BINARY_OP_ADD_INT"), (63, "BINARY_OP_ADD_FLOAT")]
+
+
+# ---------------------------------------------------------------- the same facts, recorded, for machines without them
+# (each was a disagreement with the live interpreter named; these hold even when that interpreter is missing)
+
+def _state(src, fn, calls, policy):
+    r = execute(src, fn, calls, policy)
+    return r, [op for op in r.current_ops(fn) if O.BY_NAME[op].family and O.BY_NAME[op].kind != O.SUPER]
+
+
+def test_recorded_compare_of_big_ints_does_not_specialize():
+    # 3.11.7 / 3.12.1: COMPARE_OP_INT takes compact ints only (SPEC_FAIL_COMPARE_OP_BIG_INT; the guard misses)
+    src = "def f(a, b):\n    if a < b:\n        return 1\n    return 0\n"
+    for pol in ("cpython311", "cpython312"):
+        r, ops = _state(src, "f", [(1 << 40, 2)] * 12, pol)
+        assert "COMPARE_OP_INT" not in ops and r.fail_reasons["COMPARE_OP"]["BIG_INT"] >= 1
+        r, _ = _state(src, "f", [(1, 2)] * 10 + [(1 << 40, 2)] * 60, "cpython312")
+        assert r.stats["COMPARE_OP"]["miss"] == 53
+
+
+def test_recorded_builtin_calls_specialize_by_kind():
+    # 3.12.1: abs CALL_NO_KW_BUILTIN_O, float/range/bool CALL_BUILTIN_CLASS, isinstance CALL_NO_KW_ISINSTANCE,
+    # print CALL_BUILTIN_FAST_WITH_KEYWORDS, len CALL_NO_KW_LEN; int, min, max stay CALL (3.11.7: the PRECALL twins)
+    src = ("def f(x, xs):\n    a = abs(x)\n    b = float(x)\n    c = range(x)\n    d = bool(x)\n"
+           "    e = isinstance(x, int)\n    print(x)\n    g = len(xs)\n    h = int(x)\n    k = min(xs)\n    m = max(xs)\n"
+           "    return a, b, d, e, g, h, k, m\n")
+    want = ["CALL_BUILTIN_O", "CALL_BUILTIN_CLASS", "CALL_BUILTIN_CLASS", "CALL_BUILTIN_CLASS", "CALL_ISINSTANCE",
+            "CALL_BUILTIN_FAST_WITH_KEYWORDS", "CALL_LEN", "CALL", "CALL", "CALL"]
+    for pol in ("cpython311", "cpython312"):
+        r, ops = _state(src, "f", [(3, [1, 2])] * 12, pol)
+        got = [op.replace("_ADAPTIVE", "") for op in ops if op.startswith("CALL")]  # 3.11: failures stay adaptive
+        assert got == want, pol
+        assert r.result == (3, 3.0, True, True, 2, 3, 1, 2)
+
+
+def test_recorded_311_rules():
+    # 3.11.7: 'return a < b' (no jump follows) and 'a / b' go back to the base instruction for good, counter 0;
+    # 'C.k' has no LOAD_ATTR_CLASS; a negative list index specializes (and misses)
+    src = ("class C:\n    k = 3\n"
+           "def f(a, b, xs):\n    x = a < b\n    y = a / b\n    if a < b:\n        y = y + C.k\n    return x, y, xs[-1]\n")
+    r, ops = _state(src, "f", [(1, 2, [5, 6])] * 12, "cpython311")
+    f = r.program.funcs[r.program.func_index("f")]
+    names = r.current_ops("f")
+    cmp_first = names.index("COMPARE_OP")
+    assert int(r.cache[f.entry + cmp_first, 0]) == 0 and "COMPARE_OP_INT" in names
+    assert "BINARY_OP" in names and "LOAD_ATTR_CLASS" not in names and "BINARY_SUBSCR_LIST_INT" in names
+    assert r.fail_reasons["COMPARE_OP"]["NOT_FOLLOWED_BY_JUMP"] == 1
+    assert r.fail_reasons["LOAD_ATTR"]["NOT_IN_VERSION"] >= 1
+    assert r.stats["BINARY_SUBSCR"]["miss"] == 5  # specialized on call 8, then calls 8..12 miss
+    # 3.12 has none of these rules
+    r, _ = _state(src, "f", [(1, 2, [5, 6])] * 12, "cpython312")
+    assert {"COMPARE_OP_INT", "LOAD_ATTR_CLASS"} <= set(r.current_ops("f"))
+    assert "BINARY_SUBSCR_LIST_INT" not in r.current_ops("f")
+    assert r.result == (True, 3.5, 6)
+
+
+def test_recorded_312_shadowed_class_attribute_and_tuple_iteration_and_append():
+    # 3.12.1: self.k / c.k for a name the class also defines do not specialize (3.11.7 does);
+    # 'for x in a_tuple' is FOR_ITER_TUPLE; 'r = xs.append(1)' is CALL_NO_KW_METHOD_DESCRIPTOR_O
+    src = ("class C:\n    k = 1\n    def __init__(self):\n        self.k = 2\n"
+           "def f(t, xs):\n    c = C()\n    s = c.k\n    for x in t:\n        s = s + x\n    r = xs.append(1)\n"
+           "    xs.append(2)\n    return s, r\n")
+    r, ops = _state(src, "f", [((1, 2), [])] * 4, "cpython312")
+    assert "LOAD_ATTR_INSTANCE_VALUE" not in ops and "FOR_ITER_TUPLE" in ops
+    assert "CALL_METHOD_DESCRIPTOR_O" in ops and "CALL_LIST_APPEND" in ops
+    assert "STORE_ATTR_INSTANCE_VALUE" not in r.current_ops("C.__init__")
+    assert r.result == (5, None)
+    r, _ = _state(src, "f", [((1, 2), [])] * 12, "cpython311")
+    assert "LOAD_ATTR_INSTANCE_VALUE" in r.current_ops("f")
+    assert "STORE_ATTR_INSTANCE_VALUE" in r.current_ops("C.__init__")
