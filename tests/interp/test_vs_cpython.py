@@ -225,6 +225,27 @@ CORPUS = [
      "f", [([1, 2.5, 'a', 3],)] * 5),
     ("append_value_used", "def f(xs):\n    r = xs.append(1)\n    return r, len(xs)\n", "f", [([],)] * 12),
     ("minmax_loop", "def f(xs):\n    return min(xs) + max(xs) + min(1, 2)\n", "f", [([3, 1, 2],)] * 12),
+    ("builtin_shadowed_later", "def shadow():\n    global len\n    len = 100\n"
+     "def f(k):\n    if k == 20:\n        shadow()\n    return len\n", "f", [(k,) for k in range(120)]),
+    ("poly_store", "class A:\n    def __init__(self):\n        self.x = 1\nclass B:\n    def __init__(self):\n        self.x = 2\n"
+     "def put(o, v):\n    o.x = v\n" "def f(k):\n    o = A() if k < 10 else B()\n    put(o, k)\n    return o.x\n", "f",
+     [(k,) for k in range(100)]),
+    ("method_via_class", "class C:\n    def __init__(self):\n        self.a = 1\n    def m(self, y):\n        return self.a + y\n"
+     "def f(k):\n    c = C()\n    return C.m(c, k)\n", "f", [(k,) for k in range(12)]),
+    ("fail_then_succeed", ADD, "add", [(1, 2.5)] * 30 + [(1, 2)] * 30),
+    ("deopt_then_unspecializable", ADD, "add", [(1, 2)] * 10 + [(1, 2.5)] * 400),
+    ("neg_index_long", "def f(xs):\n    return xs[-1]\n", "f", [([1, 2, 3],)] * 300),
+    ("store_oob_then_in", "def f(xs, i):\n    if i < len(xs):\n        xs[i] = 7\n    return xs\n", "f",
+     [([1, 2], 5)] * 10 + [([1, 2], 1)] * 10),
+    ("warm_per_code", "def g(x):\n    return x * 2\n"
+     "def f(n):\n    t = 0\n    for i in range(n):\n        t += g(i)\n    return t + g(1.5)\n", "f", [(3,)] * 12),
+    ("append_during_loop", "def f(n):\n    xs = [0]\n    for x in xs:\n        if len(xs) < n:\n            xs.append(x + 1)\n    return xs\n",
+     "f", [(20,)] * 4),
+    ("global_int_float", "G = 1\ndef setf():\n    global G\n    G = 1.5\n"
+     "def f(k):\n    if k == 30:\n        setf()\n    return G + G\n", "f", [(k,) for k in range(120)]),
+    ("float_sub_mul_then_int", "def f(a, b):\n    return a * b - a\n", "f", [(1.5, 2.0)] * 10 + [(2, 3)] * 80),
+    ("str_then_int_add", ADD, "add", [("a", "b")] * 10 + [(1, 2)] * 80),
+
 ]
 NOT_IN_313 = {"builtins", "builtins_more", "minmax_loop"}  # int(), min(), max(): 3.13 specializes them, 3.11/3.12 do not
 
