@@ -7,7 +7,7 @@ import re
 import sys
 
 from lwnlab.cli import EXIT_OK, group, print_json
-from lwnlab.errors import SourceError, UsageError
+from lwnlab.errors import ExecutionError, SourceError, UsageError
 
 POLICIES = ("cpython311", "cpython312", "pep659", "off")
 
@@ -116,7 +116,13 @@ def _cmd_run(args) -> int:
 
     src = _read(args.file)
     pol = preset(args.policy, superinstructions=False) if args.no_super else preset(args.policy)
-    res = execute(src, args.funcname, _calls(args), pol, filename=args.file)
+    try:
+        res = execute(src, args.funcname, _calls(args), pol, filename=args.file)
+    except ExecutionError as e:
+        # what the program printed before it failed comes first, as CPython prints it before the traceback
+        if getattr(e, "output", "") and not args.json:
+            sys.stdout.write(e.output)
+        raise
     if args.json:
         d = res.to_json()
         if not args.timeline:

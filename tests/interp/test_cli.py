@@ -133,3 +133,12 @@ def test_calls_bounds_and_long_bad_args(prog, capsys):
     assert main(["interp", "run", prog, "--func", "f", "--args", "[" * 2000]) == 2
     err = capsys.readouterr().err
     assert "not a Python literal" in err and len(err) < 300
+
+
+def test_output_printed_before_a_runtime_error_is_shown(tmp_path, capsys):
+    p = tmp_path / "boom.py"
+    p.write_text("def f(n):\n    print('before', n)\n    return n // 0\n")
+    assert main(["interp", "run", str(p), "--func", "f", "--args", "3"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "before 3\n"
+    assert "boom.py:3:12" in cap.err and "ZeroDivisionError" in cap.err and "Traceback" not in cap.err
