@@ -28,6 +28,9 @@ How this table maps onto real CPython (checked site by site against live 3.11.7,
   WITH_HINT/PROPERTY``, the dict forms (the subset has no dicts) nor 3.13's new ``CALL_ALLOC_AND_ENTER_INIT``,
   ``LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES``, ``BINARY_SUBSCR_STR_INT``, ``TO_BOOL_*``, ``CONTAINS_OP_*``; 3.13 also
   specializes ``int()``, ``min()``, ``max()``, which 3.11/3.12 (and lwnlab) do not;
+* code generation follows 3.11: 3.12+ copy a small exit block (``return x + k`` after an ``if/else``) into each
+  branch, so CPython has two sites where lwnlab has one, and load a possibly unbound local (a ``for`` variable
+  after its loop) with ``LOAD_FAST_CHECK``, which forms no superinstruction; lwnlab's ``LOAD_FAST`` always checks;
 * the builtin-call forms guard the builtin's *identity* (and argument count); CPython guards its *kind* (any
   METH_O builtin, any class with a vectorcall), which differs only when one call site sees several builtins.
 
