@@ -517,3 +517,52 @@ def test_recorded_312_shadowed_class_attribute_and_tuple_iteration_and_append():
     r, _ = _state(src, "f", [((1, 2), [])] * 12, "cpython311")
     assert "LOAD_ATTR_INSTANCE_VALUE" in r.current_ops("f")
     assert "STORE_ATTR_INSTANCE_VALUE" in r.current_ops("C.__init__")
+
+
+# ---------------------------------------------------------------- the instruction table against the live tables
+TABLES = r'''
+import json, opcode, sys
+try:
+    spec = opcode._specializations
+except AttributeError:  # 3.13
+    import _opcode_metadata
+    spec = _opcode_metadata._specializations
+cache = opcode._inline_cache_entries
+if not isinstance(cache, dict):  # 3.11, 3.12: a list indexed by opcode
+    cache = {name: cache[code] for name, code in opcode.opmap.items() if code < len(cache)}
+json.dump({"members": sorted(m for ms in spec.values() for m in ms), "cache": cache}, sys.stdout)
+'''
+#: lwnlab's name -> the name in 3.11 / 3.12 where it differs (None: that version has no such instruction)
+NAME_311 = {"COMPARE_OP_INT": "COMPARE_OP_INT_JUMP", "COMPARE_OP_FLOAT": "COMPARE_OP_FLOAT_JUMP",
+            "COMPARE_OP_STR": "COMPARE_OP_STR_JUMP", "CALL_LEN": "PRECALL_NO_KW_LEN",
+            "CALL_BUILTIN_O": "PRECALL_NO_KW_BUILTIN_O", "CALL_LIST_APPEND": "PRECALL_NO_KW_LIST_APPEND",
+            "CALL_BUILTIN_CLASS": "PRECALL_BUILTIN_CLASS", "CALL_ISINSTANCE": "PRECALL_NO_KW_ISINSTANCE",
+            "CALL_BUILTIN_FAST_WITH_KEYWORDS": "PRECALL_BUILTIN_FAST_WITH_KEYWORDS",
+            "CALL_METHOD_DESCRIPTOR_O": "PRECALL_NO_KW_METHOD_DESCRIPTOR_O", "LOAD_ATTR_CLASS": None,
+            "FOR_ITER_RANGE": None, "FOR_ITER_LIST": None, "FOR_ITER_TUPLE": None}
+NAME_312 = {"CALL_LEN": "CALL_NO_KW_LEN", "CALL_BUILTIN_O": "CALL_NO_KW_BUILTIN_O",
+            "CALL_LIST_APPEND": "CALL_NO_KW_LIST_APPEND", "CALL_ISINSTANCE": "CALL_NO_KW_ISINSTANCE",
+            "CALL_METHOD_DESCRIPTOR_O": "CALL_NO_KW_METHOD_DESCRIPTOR_O"}
+
+
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_instruction_table_names_and_cache_sizes_exist_in_live_cpython(version):
+    """Every specialized instruction of lwnlab's table is one the live interpreter has (under its name there), and
+    every family's inline-cache size is the live one (3.11 and 3.12 columns of the table)."""
+    exe = _python(version)
+    if exe is None:
+        pytest.skip(f"CPython {version} is not installed at {PYTHONS[version]}")
+    p = subprocess.run([exe, "-I", "-c", TABLES], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    live = json.loads(p.stdout)
+    rename = NAME_311 if version == "3.11" else (NAME_312 if version == "3.12" else {})
+    for op in O.TABLE:
+        if op.kind == O.SPECIALIZED:
+            name = rename.get(op.name, op.name)
+            if name is not None:
+                assert name in live["members"], (op.name, name)
+        elif op.kind == O.SUPER and version != "3.13" or op.kind == O.QUICK and version == "3.11":
+            assert op.name in live["members"], op.name  # 3.13's compiler makes LOAD_FAST_LOAD_FAST instead
+        elif op.kind == O.BASE and version != "3.13":
+            want = op.cache_311 if version == "3.11" else op.cache_312
+            assert live["cache"].get(op.name, 0) == want, (op.name, live["cache"].get(op.name))
