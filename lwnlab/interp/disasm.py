@@ -8,10 +8,11 @@ from lwnlab.interp import opcodes as O
 from lwnlab.interp.compiler import Program
 
 
-def _argrepr(program: Program, opname: str, arg: int, entry: int) -> str:
+def _argrepr(program: Program, opname: str, arg: int, entry: int, local_names: list[str] | None = None) -> str:
     base = O.base_of(opname)
     if base in ("LOAD_FAST", "STORE_FAST") and opname in ("LOAD_FAST", "STORE_FAST"):
-        return ""
+        # the local's name, as dis shows it: LOAD_FAST 0 (a)
+        return local_names[arg] if local_names is not None and 0 <= arg < len(local_names) else ""
     if base in ("LOAD_GLOBAL", "STORE_GLOBAL", "LOAD_ATTR", "STORE_ATTR", "LOAD_METHOD"):
         return program.names[arg] if 0 <= arg < len(program.names) else "?"
     if base == "LOAD_CONST" and opname == "LOAD_CONST":
@@ -46,7 +47,7 @@ def rows(program: Program, func: str, code: np.ndarray | None = None, cache: np.
         counter = int(cache[pc, 0]) if cache is not None and (op.kind in (O.BASE, O.ADAPTIVE, O.SPECIALIZED)) else None
         shown_arg = arg - f.entry if "JUMP" in ins.op or ins.op == "FOR_ITER" else arg
         out.append({"offset": k, "line": ins.line, "opname": name, "arg": shown_arg if op.has_arg else None,
-                    "argrepr": _argrepr(program, ins.op if op.kind == O.SUPER else name, arg, f.entry),
+                    "argrepr": _argrepr(program, ins.op if op.kind == O.SUPER else name, arg, f.entry, f.locals),
                     "kind": op.kind, "family": op.family, "counter": counter})
     return out
 
@@ -63,5 +64,5 @@ def disassemble(program: Program, func: str, code: np.ndarray | None = None, cac
         extra = ""
         if r["counter"] is not None:
             extra = f"  [counter {r['counter']}]"
-        lines.append(f"{ln} {r['offset']:>6} {r['opname']:<28} {arg:>3} {rep}{extra}".rstrip())
+        lines.append(f"{ln} {r['offset']:>6} {r['opname']:<28} {arg:>3} {rep}".rstrip() + extra)
     return "\n".join(lines)

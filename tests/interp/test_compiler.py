@@ -130,3 +130,10 @@ def test_stack_depth_is_computed():
 ])
 def test_more_rejections_name_construct_line_and_column(src, what, line, col):
     test_rejections_name_construct_line_and_column(src, what, line, col)
+
+
+def test_disassembly_names_locals_like_dis():
+    prog = compile_source("def f(a, b):\n    c = a + b\n    return c\n")
+    text = disassemble(prog, "f")
+    assert "LOAD_FAST                      0 (a)" in text and "LOAD_FAST                      1 (b)" in text
+    assert "STORE_FAST                     2 (c)" in text
