@@ -257,10 +257,15 @@ def make_lab(**kw) -> InterpLab:
 
 
 class SidePanel:
-    """lwnlab's adaptive disassembly next to the host CPython's, for the same function and calls."""
+    """lwnlab's adaptive disassembly next to the host CPython's, for the same function and calls.
+
+    With ``lab=`` (an :class:`InterpLab`) the panel follows that lab's editor, function, calls and policy, so
+    it always shows the code being edited there."""
 
     def __init__(self, source: str = DEFAULT_SOURCE, func: str = "add", calls: str = DEFAULT_CALLS,
-                 policy: str = "cpython311"):
+                 policy: str = "cpython311", lab: InterpLab | None = None):
+        if lab is not None:
+            source, func, calls, policy = lab.source.value, lab.func.value, lab.calls.value, lab.policy.value
         self.source = W.Textarea(value=source, layout=W.Layout(width="100%", height="120px"),
                                  continuous_update=False)
         self.func = W.Text(value=func, description="function", continuous_update=False)
@@ -273,6 +278,10 @@ class SidePanel:
         self.panel = None
         for w in (self.source, self.func, self.calls, self.policy):
             w.observe(lambda ch: self.update(), names="value")
+        self.links = []
+        if lab is not None:
+            self.links = [W.dlink((getattr(lab, name), "value"), (getattr(self, name), "value"))
+                          for name in ("source", "func", "calls", "policy")]
         self.widget = W.VBox([self.source, W.HBox([self.func, self.calls, self.policy]), self.errors.widget,
                               W.HBox([W.VBox([W.HTML("<b>lwnlab</b>"), self.ours]),
                                       W.VBox([W.HTML("<b>host CPython</b>"), self.host])])])
@@ -303,4 +312,5 @@ class SidePanel:
 
 
 def make_side_panel(**kw) -> SidePanel:
+    """The CPython side panel; ``make_side_panel(lab=lab)`` follows a lab's code (see :class:`SidePanel`)."""
     return SidePanel(**kw)

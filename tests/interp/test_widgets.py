@@ -109,3 +109,19 @@ def test_side_panel_shows_no_stale_disassembly_after_an_error():
     p.source.value = widgets.DEFAULT_SOURCE
     p.func.value = " add "
     assert p.errors.message == "" and "BINARY_OP_ADD_FLOAT" in p.host.value
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the CPython side panel needs 3.11+")
+def test_side_panel_follows_the_labs_code(no_recompile):
+    lab = widgets.make_lab()
+    side = widgets.make_side_panel(lab=lab)
+    assert "BINARY_OP_ADD_FLOAT" in side.host.value
+    with no_recompile():
+        lab.source.value = "def mul(a, b):\n    return a * b\n"
+        lab.func.value = "mul"
+        lab.calls.value = "[(3, 4)] * 20"
+    assert lab.result.result == 12 and side.source.value == lab.source.value
+    assert "BINARY_OP_MULTIPLY_INT" in side.host.value and "BINARY_OP_MULTIPLY_INT" in side.ours.value
+    assert side.panel.result == 12
+    lab.policy.value = "off"
+    assert side.policy.value == "off" and "BINARY_OP_MULTIPLY_INT" not in side.ours.value
