@@ -483,7 +483,12 @@ class _FuncCompiler:
         if s.orelse:
             raise self.mc.err(s, "'for ... else' is outside lwnlab's subset")
         top, end, brk = _Label(), _Label(), _Label()
-        self.expr(s.iter)
+        if isinstance(s.iter, ast.List):
+            # CPython's AST optimizer (fold_iter) iterates over a list display as a tuple: no list is built,
+            # and the loop's FOR_ITER specializes to FOR_ITER_TUPLE
+            self.e_Tuple(s.iter)
+        else:
+            self.expr(s.iter)
         self.at(s, "GET_ITER")
         self.mark(top)
         self.at(s, "FOR_ITER", end)

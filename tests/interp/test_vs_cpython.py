@@ -257,6 +257,8 @@ CORPUS = [
     ("loop_locals", "def f(n):\n    a = 0\n    b = 1\n    for i in range(n):\n        a, b = b, a + b\n    return a\n", "f",
      [(20,)] * 5),
     ("param_reassign", "def f(a, b):\n    a = a + b\n    b = a - b\n    a = a - b\n    return a, b\n", "f", [(1, 2)] * 12),
+    ("for_list_display", "def f(a, b):\n    t = 0\n    for x in [a, b, 1.5]:\n        t = t + x\n    for y in [1, 2]:\n"
+     "        t = t * y\n    return t\n", "f", [(1, 2)] * 12),
 ]
 NOT_IN_313 = {"builtins", "builtins_more", "minmax_loop"}  # int(), min(), max(): 3.13 specializes them, 3.11/3.12 do not
 
@@ -566,3 +568,10 @@ def test_instruction_table_names_and_cache_sizes_exist_in_live_cpython(version):
         elif op.kind == O.BASE and version != "3.13":
             want = op.cache_311 if version == "3.11" else op.cache_312
             assert live["cache"].get(op.name, 0) == want, (op.name, live["cache"].get(op.name))
+
+
+def test_recorded_for_over_a_list_display_iterates_a_tuple():
+    # 3.12.1: 'for x in [a, 2]' is FOR_ITER_TUPLE (the AST optimizer makes the display a tuple)
+    src = "def f(a):\n    t = 0\n    for x in [a, 2]:\n        t = t + x\n    return t\n"
+    r, ops = _state(src, "f", [(1,)] * 4, "cpython312")
+    assert "FOR_ITER_TUPLE" in ops and "BUILD_LIST" not in r.current_ops() and r.result == 3
