@@ -31,6 +31,8 @@ How this table maps onto real CPython (checked site by site against live 3.11.7,
 * code generation follows 3.11: 3.12+ copy a small exit block (``return x + k`` after an ``if/else``) into each
   branch, so CPython has two sites where lwnlab has one, and load a possibly unbound local (a ``for`` variable
   after its loop) with ``LOAD_FAST_CHECK``, which forms no superinstruction; lwnlab's ``LOAD_FAST`` always checks;
+  and CPython folds constant expressions (``x * (5 / 9)`` is one BINARY_OP there, two here) and drops branches
+  whose test is a constant (``if 1:``), where lwnlab compiles what is written;
 * the builtin-call forms guard the builtin's *identity* (and argument count); CPython guards its *kind* (any
   METH_O builtin, any class with a vectorcall), which differs only when one call site sees several builtins.
 
