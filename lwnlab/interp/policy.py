@@ -25,9 +25,12 @@ recompiles anything):
     ``adaptive_counter_warmup()`` = value 1, backoff 1 (raw 17), so it
     specializes on its 2nd execution.  After success ``adaptive_counter_cooldown()``
     = 52 << 4 (raw 832): the 53rd miss re-specializes in place.  3.13 behaves
-    the same family by family, except that it also specializes ``int(x)``
-    (``CALL_BUILTIN_CLASS``) and ``min``/``max``
-    (``CALL_BUILTIN_FAST_WITH_KEYWORDS``).
+    the same family by family (same counters, same decisions), except for
+    its new forms: it also specializes ``int(x)`` (``CALL_BUILTIN_CLASS``),
+    ``min``/``max`` (``CALL_BUILTIN_FAST_WITH_KEYWORDS``), calls of a class
+    with ``__init__`` (``CALL_ALLOC_AND_ENTER_INIT``), a class attribute read
+    through an instance (``LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES``) and
+    ``str[i]`` (``BINARY_SUBSCR_STR_INT``), which lwnlab leaves generic.
 ``pep659``
     the PEP text as posted in May 2021: like 3.11, but the specialized
     instruction's counter is *saturating*: hits count it back up (to the
