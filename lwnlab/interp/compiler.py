@@ -233,16 +233,25 @@ class _ModuleCompiler:
         self.classes.append(ClassInfo(node.name, node.lineno))
         ln, co = node.lineno, node.col_offset
         fc.emit("MAKE_CLASS", ci, ln, co)
+        in_class: set[str] = set()  # names the class body has bound so far (its namespace)
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef):
                 idx = self.function(stmt, f"{node.name}.{stmt.name}", is_method=True)
                 fc.emit("LOAD_CONST", self.const(("func", idx)), stmt.lineno, stmt.col_offset)
                 fc.emit("COPY", 2, stmt.lineno, stmt.col_offset)
                 fc.emit("STORE_ATTR", self.name(stmt.name), stmt.lineno, stmt.col_offset)
+                in_class.add(stmt.name)
             elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                fc.expr(stmt.value)
+                # a name the body bound earlier is read from the class namespace, as CPython's LOAD_NAME does
+                # ('x = 1; y = x + 1' is 2 there even with a global x): see _FuncCompiler.load_name
+                fc.class_scope = (frozenset(in_class), len(fc.f.code))
+                try:
+                    fc.expr(stmt.value)
+                finally:
+                    fc.class_scope = None
                 fc.emit("COPY", 2, stmt.lineno, stmt.col_offset)
                 fc.emit("STORE_ATTR", self.name(stmt.targets[0].id), stmt.lineno, stmt.col_offset)
+                in_class.add(stmt.targets[0].id)
             elif isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
                                                 and isinstance(stmt.value.value, str)):
                 continue
@@ -266,6 +275,10 @@ class _FuncCompiler:
         self.globals: set[str] = set()
         self.loops: list[_Loop] = []
         self.labels: list[tuple[int, _Label]] = []
+        # while compiling a class attribute's value: (names the class body bound so far, index of the value's
+        # first instruction; the class object is on top of the stack there)
+        self.class_scope: tuple[frozenset, int] | None = None
+        self.class_copies: list[tuple[int, int]] = []  # (COPY to patch, value start): see finish()
 
     # ------------------------------------------------------------ scanning for locals
     def scan(self, body):
@@ -303,11 +316,20 @@ class _FuncCompiler:
         for i, lab in self.labels:
             assert lab.pos >= 0, "unplaced label"
             self.f.code[i].arg = lab.pos
+        if self.class_copies:
+            # reach the class object under whatever the value's expression has pushed by then
+            depth = _depths(self.f.code)
+            for i, start in self.class_copies:
+                self.f.code[i].arg = depth[i] - depth[start] + 1
         self.f.stacksize = _max_stack(self.f.code)
 
     # ------------------------------------------------------------ names
     def load_name(self, node, name: str):
-        if not self.is_module and name in self.f.locals and name not in self.globals:
+        if self.class_scope is not None and name in self.class_scope[0]:
+            self.class_copies.append((len(self.f.code), self.class_scope[1]))
+            self.at(node, "COPY", 0)  # the class object; its depth is patched in finish()
+            self.at(node, "LOAD_ATTR", self.mc.name(name))
+        elif not self.is_module and name in self.f.locals and name not in self.globals:
             self.at(node, "LOAD_FAST", self.f.locals.index(name))
         else:
             self.at(node, "LOAD_GLOBAL", self.mc.name(name))
@@ -686,6 +708,28 @@ def stack_effect(op: str, arg: int, jump: bool) -> int:
     if op in ("JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP"):
         return 0 if jump else -1
     return _EFFECT_FIXED[op]
+
+
+def _depths(code: list[Instr]) -> list[int]:
+    """Flow analysis over the code object: the stack depth before each instruction (-1: unreachable)."""
+    depth = [-1] * (len(code) + 1)
+    work = [(0, 0)]
+    while work:
+        pc, d = work.pop()
+        while pc < len(code):
+            if depth[pc] >= d:
+                break
+            depth[pc] = d
+            ins = code[pc]
+            if ins.op in _JUMPS:
+                work.append((ins.arg, d + stack_effect(ins.op, ins.arg, True)))
+                if ins.op in ("JUMP_FORWARD", "JUMP_BACKWARD"):
+                    break
+            d = d + stack_effect(ins.op, ins.arg, False)
+            if ins.op == "RETURN_VALUE":
+                break
+            pc += 1
+    return depth
 
 
 def _max_stack(code: list[Instr]) -> int:

@@ -248,3 +248,17 @@ def test_int_of_a_string_errors_name_the_case():
         execute("def f(s):\n    return int(s)\n", "f", [(float("nan"),)])
     with pytest.raises(ExecutionError, match="outside lwnlab's subset"):  # CPython reads Arabic-Indic digits
         execute("def f(s):\n    return int(s)\n", "f", [("\u0663",)])
+
+
+@pytest.mark.parametrize("src", [
+    "class A:\n    x = 1\n    y = x + 1\ndef f():\n    return A.y\n",
+    # a global of the same name must not be read instead of the class's (was 11, silently)
+    "x = 10\nclass A:\n    y = x + 1\n    x = 2\n    z = [x, (x, y) if x else 0, x < y < 5 and y, len([x]) * x]\n"
+    "def f():\n    return A.y, A.x, A.z, x\n",
+    "class A:\n    def m(self):\n        return 1\n    k = m\ndef f():\n    return A.k(A())\n",
+])
+def test_class_body_reads_its_own_names_first(src):
+    ns = {}
+    exec(src, ns)
+    for pol in POLICIES:
+        assert repr(execute(src, "f", 3, pol).result) == repr(ns["f"]())
