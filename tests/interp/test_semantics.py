@@ -262,3 +262,21 @@ def test_class_body_reads_its_own_names_first(src):
     exec(src, ns)
     for pol in POLICIES:
         assert repr(execute(src, "f", 3, pol).result) == repr(ns["f"]())
+
+
+def test_arguments_that_contain_themselves_or_nest_too_deep_are_usage_errors():
+    src = "def f(a):\n    return len(a)\n"
+    cyclic = [1]
+    cyclic.append(cyclic)  # was passed as [1, []]: a silently different value
+    with pytest.raises(UsageError, match="contains itself"):
+        execute(src, "f", [(cyclic,)])
+    deep = []
+    cur = deep
+    for _ in range(5000):  # was a RecursionError out of the heap conversion
+        cur.append([])
+        cur = cur[0]
+    with pytest.raises(UsageError, match="nested more than"):
+        execute(src, "f", [(deep,)])
+    x = [1, 2]
+    shared = [x, (x, [x])]  # shared, not cyclic: fine
+    assert execute("def f(a):\n    return a\n", "f", [(shared,)]).result == shared
