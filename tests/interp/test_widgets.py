@@ -125,3 +125,28 @@ def test_side_panel_follows_the_labs_code(no_recompile):
     assert side.panel.result == 12
     lab.policy.value = "off"
     assert side.policy.value == "off" and "BINARY_OP_MULTIPLY_INT" not in side.ours.value
+
+
+def test_every_control_moves_without_recompiling_and_errors_stay_in_the_widget(no_recompile):
+    lab = widgets.make_lab()
+    runs = lab.runs
+    with no_recompile():
+        for w, v in [(lab.policy, "pep659"), (lab.saturating, False), (lab.miss_budget, 1), (lab.miss_budget, 200),
+                     (lab.backoff_cap, 1), (lab.warmup, 0), (lab.warmup, 64), (lab.superinstructions, False),
+                     (lab.families, ()), (lab.families, widgets.O.FAMILIES), (lab.policy, "cpython311"),
+                     (lab.policy, "off"), (lab.policy, "cpython312")]:
+            w.value = v
+            assert lab.error is None, (w.description, v, lab.errors.message)
+        assert lab.runs > runs + 10
+        for src, needle in [("def add(a, b):\n    return a // 0\n", "ZeroDivisionError"),
+                            ("def add(a, b):\n    with a:\n        pass\n", "'with' statement"),
+                            ("def add(a, b):\n    return a +\n", "syntax error"),
+                            ("def other(a, b):\n    return a\n", "no function 'add'")]:
+            lab.source.value = src  # must not raise
+            assert lab.error is not None and needle in lab.errors.message, lab.errors.message
+            assert needle in lab.errors.widget.value or needle.replace("'", "&#x27;") in lab.errors.widget.value
+        lab.source.value = widgets.DEFAULT_SOURCE
+        assert lab.error is None and lab.errors.widget.value == ""
+        for v in (lab.step.min, lab.step.max, lab.step.min):
+            lab.step.value = v
+            assert "BINARY_OP" in lab.code.value
