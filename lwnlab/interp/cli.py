@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import io
 import re
 import sys
+import tokenize
 
 from lwnlab.cli import EXIT_OK, group, print_json
 from lwnlab.errors import ExecutionError, SourceError, UsageError
@@ -71,12 +73,17 @@ def _read(path: str) -> str:
         data = f.read(MAX_SOURCE_BYTES + 1)
     if len(data) > MAX_SOURCE_BYTES:
         raise SourceError(f"source file is larger than {MAX_SOURCE_BYTES >> 20} MiB", file=path)
+    try:  # UTF-8, or what a PEP 263 coding cookie declares, as CPython reads source files
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as e:
+        raise SourceError(f"cannot tell the file's encoding: {e.msg if hasattr(e, 'msg') else e}", file=path,
+                          line=getattr(e, "lineno", None)) from None
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(encoding)
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise SourceError(f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be decoded ({e.reason}); "
+        raise SourceError(f"not {encoding} text: byte 0x{data[e.start]:02x} cannot be decoded ({e.reason}); "
                           "save the file as UTF-8", file=path, line=line, column=col) from None
 
 

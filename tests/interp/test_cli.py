@@ -142,3 +142,19 @@ def test_output_printed_before_a_runtime_error_is_shown(tmp_path, capsys):
     cap = capsys.readouterr()
     assert cap.out == "before 3\n"
     assert "boom.py:3:12" in cap.err and "ZeroDivisionError" in cap.err and "Traceback" not in cap.err
+
+
+def test_source_encoding_follows_pep_263(tmp_path, capsys):
+    # CPython reads a coding cookie (and a UTF-8 BOM); so must lwnlab (latin-1 bytes were 'not UTF-8')
+    p = tmp_path / "latin1.py"
+    p.write_bytes(b"# -*- coding: latin-1 -*-\ndef f():\n    return '\xe9t\xe9'\n")
+    assert main(["interp", "run", str(p), "--func", "f", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["result"] == "\u00e9t\u00e9"
+    p = tmp_path / "bom.py"
+    p.write_bytes(b"\xef\xbb\xbfdef f():\n    return 1\n")
+    assert main(["interp", "run", str(p), "--func", "f", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["result"] == 1
+    p = tmp_path / "bogus.py"
+    p.write_bytes(b"# coding: no-such-codec\ndef f():\n    return 1\n")
+    assert main(["interp", "run", str(p), "--func", "f"]) == 2
+    assert "encoding" in capsys.readouterr().err
