@@ -2,8 +2,8 @@
 
 :func:`make_lab` returns an :class:`InterpLab` whose attributes are the controls
 (``source``, ``func``, ``calls``, ``policy``, ``warmup``, ``miss_budget``,
-``backoff_cap``, ``saturating``, ``superinstructions``, ``families``,
-``step``), the figure artists (``hit_line``, ``hit_bars``, ``miss_bars``,
+``backoff_cap``, ``backoff_start``, ``saturating``, ``superinstructions``,
+``hash_cached``, ``intern``, ``families``, ``step``), the figure artists (``hit_line``, ``hit_bars``, ``miss_bars``,
 ``speed_bars``) and the latest results (``result``, ``baseline``, ``error``).
 Changing a control re-runs the model (the VM takes every tunable as an
 argument, so nothing recompiles); the step slider scrubs the timeline and shows
@@ -106,6 +106,12 @@ class InterpLab:
         self.warmup = W.IntSlider(value=8, min=0, max=64, description="warmup", continuous_update=False)
         self.miss_budget = W.IntSlider(value=53, min=1, max=200, description="miss budget", continuous_update=False)
         self.backoff_cap = W.IntSlider(value=12, min=1, max=12, description="backoff cap", continuous_update=False)
+        # 3.11: the backoff exponent a deopt restarts the adaptive counter with (adaptive_counter_start(): 5 -> 31)
+        self.backoff_start = W.IntSlider(value=5, min=0, max=12, description="backoff start",
+                                         continuous_update=False)
+        # what makes the generic LOAD_GLOBAL/LOAD_ATTR slow or fast (the fact sheet's two toggles)
+        self.hash_cached = W.Checkbox(value=True, description="cached string hash")
+        self.intern = W.Checkbox(value=True, description="interned names")
         self.saturating = W.Checkbox(value=False, description="saturating counter (PEP text)")
         self.superinstructions = W.Checkbox(value=True, description="superinstructions")
         self.families = W.SelectMultiple(options=O.FAMILIES, value=O.FAMILIES, description="families",
@@ -141,7 +147,8 @@ class InterpLab:
         self.speedup: float | None = None
 
         for w in (self.source, self.func, self.calls, self.policy, self.warmup, self.miss_budget, self.backoff_cap,
-                  self.saturating, self.superinstructions, self.families):
+                  self.backoff_start, self.saturating, self.superinstructions, self.hash_cached, self.intern,
+                  self.families):
             w.observe(self._on_change, names="value")
         self.policy.observe(self._on_policy, names="value")
         self.step.observe(self._on_step, names="value")
@@ -150,7 +157,8 @@ class InterpLab:
             W.HTML("<b>Function</b> (lwnlab's Python subset)"), self.source,
             W.HBox([self.func, self.calls]),
             W.HBox([self.policy, self.warmup, self.miss_budget]),
-            W.HBox([self.backoff_cap, self.saturating, self.superinstructions]), self.families,
+            W.HBox([self.backoff_cap, self.backoff_start, self.saturating]),
+            W.HBox([self.superinstructions, self.hash_cached, self.intern]), self.families,
             self.errors.widget, self.summary, self.view.widget,
             W.HTML("<b>Timeline</b>: drag to see the bytecode after each state change"), self.step, self.event_label,
             self.code,
@@ -165,6 +173,9 @@ class InterpLab:
             self.warmup.value = p.warmup
             self.miss_budget.value = p.miss_budget
             self.backoff_cap.value = p.backoff_cap
+            self.backoff_start.value = p.deopt_backoff
+            self.hash_cached.value = p.hash_cached
+            self.intern.value = p.intern
             self.saturating.value = p.saturating
             self.superinstructions.value = p.superinstructions
         finally:
@@ -181,8 +192,10 @@ class InterpLab:
 
     def current_policy(self):
         return preset(self.policy.value, warmup=self.warmup.value, miss_budget=self.miss_budget.value,
-                      backoff_cap=self.backoff_cap.value, saturating=self.saturating.value,
-                      superinstructions=self.superinstructions.value, families=tuple(self.families.value))
+                      backoff_cap=self.backoff_cap.value, deopt_backoff=self.backoff_start.value,
+                      saturating=self.saturating.value, superinstructions=self.superinstructions.value,
+                      hash_cached=self.hash_cached.value, intern=self.intern.value,
+                      families=tuple(self.families.value))
 
     # ------------------------------------------------------------ running
     def update(self) -> None:

@@ -150,3 +150,19 @@ def test_every_control_moves_without_recompiling_and_errors_stay_in_the_widget(n
         for v in (lab.step.min, lab.step.max, lab.step.min):
             lab.step.value = v
             assert "BINARY_OP" in lab.code.value
+
+
+def test_backoff_start_and_generic_path_toggles_are_controls(no_recompile):
+    # the issue lists "backoff start and cap" among the tunables; the fact sheet the hash/interning toggles
+    lab = widgets.make_lab()  # cpython311: deopt on call 63, adaptive_counter_start() = 31 -> respecialize on 95
+    spec = [e.call for e in lab.result.timeline if e.to_op == "BINARY_OP_ADD_FLOAT"]
+    assert lab.backoff_start.value == 5 and spec == [95]
+    with no_recompile():
+        lab.backoff_start.value = 2  # counter 2**2 - 1 = 3: the 4th execution after the deopt specializes
+        assert lab.result.policy.deopt_backoff == 2
+        assert [e.call for e in lab.result.timeline if e.to_op == "BINARY_OP_ADD_FLOAT"] == [67]
+        lab.hash_cached.value = False
+        lab.intern.value = False
+        assert lab.error is None and not lab.result.policy.hash_cached and not lab.result.policy.intern
+        lab.policy.value = "cpython312"  # a policy switch restores its defaults
+        assert lab.backoff_start.value == 5 and lab.hash_cached.value and lab.intern.value
