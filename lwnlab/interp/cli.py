@@ -28,6 +28,8 @@ def register(subparsers) -> None:
     r.add_argument("--calls", type=int, default=1, help="how many times to call FUNC (default 1)")
     r.add_argument("--policy", choices=POLICIES, default="cpython312", help="counter policy (default cpython312)")
     r.add_argument("--no-super", action="store_true", help="do not form superinstructions")
+    r.add_argument("--step-limit", type=int, default=None, metavar="N",
+                   help="stop with an error after N instructions (default 2e9, a few seconds)")
     r.add_argument("--timeline", action="store_true", help="also print the timeline of state changes")
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.set_defaults(func=_cmd_run)
@@ -40,6 +42,8 @@ def register(subparsers) -> None:
     d.add_argument("--args", nargs="*", default=[], metavar="ARG", help="arguments as Python literals")
     d.add_argument("--calls", type=int, default=10, help="calls before disassembling (with --after-run; default 10)")
     d.add_argument("--policy", choices=POLICIES, default="cpython312", help="counter policy (default cpython312)")
+    d.add_argument("--step-limit", type=int, default=None, metavar="N",
+                   help="with --after-run: stop with an error after N instructions (default 2e9)")
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=_cmd_dis)
 
@@ -117,12 +121,19 @@ def _calls(args) -> list:
     return [_parse_args(args.args)] * args.calls
 
 
-def _cmd_run(args) -> int:
-    from lwnlab.interp.machine import execute
+def _policy(args, **kw):
     from lwnlab.interp.policy import preset
 
+    if args.step_limit is not None:
+        kw["step_limit"] = args.step_limit
+    return preset(args.policy, **kw)
+
+
+def _cmd_run(args) -> int:
+    from lwnlab.interp.machine import execute
+
     src = _read(args.file)
-    pol = preset(args.policy, superinstructions=False) if args.no_super else preset(args.policy)
+    pol = _policy(args, superinstructions=False) if args.no_super else _policy(args)
     try:
         res = execute(src, args.funcname, _calls(args), pol, filename=args.file)
     except ExecutionError as e:
@@ -162,7 +173,7 @@ def _cmd_dis(args) -> int:
     if args.after_run:
         from lwnlab.interp.machine import execute
 
-        res = execute(src, args.funcname, _calls(args), args.policy, filename=args.file)
+        res = execute(src, args.funcname, _calls(args), _policy(args), filename=args.file)
         if args.json:
             from lwnlab.interp.disasm import rows as _rows
 

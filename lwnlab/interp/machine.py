@@ -490,7 +490,8 @@ def _error(img: Image, status, output: str) -> ExecutionError:
         pool = {0: "strings", 1: "elements/lists", 2: "globals", 3: "iterators", 4: "objects"}.get(a, "heap")
         msg = f"MemoryError: the VM's {pool} pool is full (raise HeapSizes.{pool.split('/')[0]})"
     elif code == V.E_STEPS:
-        msg = f"the run exceeded the step limit of {img.arrays['params'][V.P_STEP_LIMIT]} instructions"
+        msg = (f"the run exceeded the step limit of {img.arrays['params'][V.P_STEP_LIMIT]} instructions "
+               "(an endless loop? the limit is Policy.step_limit, --step-limit in the CLI)")
     elif code == V.E_ARGCOUNT:
         if a >= 100:
             msg = f"TypeError: {_BUILTIN_FN[a - 100]}() got a wrong number of arguments ({b})"

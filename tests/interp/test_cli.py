@@ -158,3 +158,14 @@ def test_source_encoding_follows_pep_263(tmp_path, capsys):
     p.write_bytes(b"# coding: no-such-codec\ndef f():\n    return 1\n")
     assert main(["interp", "run", str(p), "--func", "f"]) == 2
     assert "encoding" in capsys.readouterr().err
+
+
+def test_step_limit_option(tmp_path, capsys):
+    p = tmp_path / "loop.py"
+    p.write_text("def f():\n    while True:\n        pass\n")
+    for cmd in (["run"], ["dis", "--after-run"]):
+        assert main(["interp", cmd[0], str(p), "--func", "f", "--step-limit", "5000"] + cmd[1:]) == 2
+        err = capsys.readouterr().err
+        assert "step limit of 5000 instructions" in err and "loop.py:2" in err, err
+    assert main(["interp", "run", str(p), "--func", "f", "--step-limit", "0"]) == 2
+    assert "step_limit" in capsys.readouterr().err
