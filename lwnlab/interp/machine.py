@@ -456,7 +456,8 @@ def _error(img: Image, status, output: str) -> ExecutionError:
 
     arg = int(img.arrays["oparg"][pc]) if 0 <= pc < n else 0
     if code == V.E_ZERODIV:
-        msg = {0: "ZeroDivisionError: integer division or modulo by zero", 1: "ZeroDivisionError: division by zero",
+        msg = {0: "ZeroDivisionError: integer division or modulo by zero",
+               1: "ZeroDivisionError: 0.0 cannot be raised to a negative power",
                2: "ZeroDivisionError: float division by zero",
                3: "ZeroDivisionError: 0.0 cannot be raised to a negative power"}.get(a, "ZeroDivisionError")
         if base == "BINARY_OP" and a == 0 and O.NB_SYMBOL[arg] in ("/", "/="):

@@ -789,9 +789,9 @@ def binop_num(op, ta, pa, tb, pb):
                 return E_OK, T_INT, NO
             if b == 0:
                 return E_OK, T_INT, a
-            if b >= 63:
+            if b >= 64:
                 return E_OVERFLOW, T_INT, NO
-            lim = np.int64(1) << (63 - b)
+            lim = np.int64(1) << (63 - b)  # b == 63: lim 1, so only -1 << 63 == -2**63 fits
             if a >= lim or a < -lim:
                 return E_OVERFLOW, T_INT, NO
             return E_OK, T_INT, a << b

@@ -191,6 +191,8 @@ def test_samples_are_taken_on_time_in_hot_loops(name):
     "(-0.5) ** a",
     # a shift by zero (1 << 63 wrapped to a negative limit)
     "7 << 0", "True << 0", "-5 << 0", "1 >> 64", "-1 >> 100",
+    # -2**63 fits in int64 (was an OverflowError for any shift by 63)
+    "-1 << 63", "-2 << 62",
 ])
 def test_float_floor_and_shift_edges_match_cpython(expr):
     src = f"def f(a):\n    return {expr}\n"
@@ -280,3 +282,8 @@ def test_arguments_that_contain_themselves_or_nest_too_deep_are_usage_errors():
     x = [1, 2]
     shared = [x, (x, [x])]  # shared, not cyclic: fine
     assert execute("def f(a):\n    return a\n", "f", [(shared,)]).result == shared
+
+
+def test_zero_to_a_negative_int_power_has_cpythons_message():
+    with pytest.raises(ExecutionError, match="ZeroDivisionError: 0.0 cannot be raised to a negative power"):
+        execute("def f(n):\n    return n ** -1\n", "f", [(0,)])
