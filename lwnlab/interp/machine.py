@@ -517,7 +517,8 @@ def _error(img: Image, status, output: str) -> ExecutionError:
         else:
             msg = "ValueError: negative shift count"
     elif code == V.E_UNSUPPORTED:
-        what = {1: "int true division or power with operands beyond 2**53 (CPython rounds these exactly)",
+        what = {1: "int / int where an operand is not an exact double (beyond 2**53 and not a multiple of a large "
+                   "power of two; CPython rounds the exact quotient)",
                 2: "a negative float to a fractional power (CPython returns a complex number)",
                 3: "a bound method used as a value (call it directly: obj.method(...))",
                 4: "== between lists/tuples that contain lists/tuples",

@@ -720,6 +720,17 @@ def sub_ovf(a, b):
 
 
 @jit(_nrt=False, **_INNER)
+def exact_double(i):
+    """Whether the int64 ``i`` converts to a double without rounding."""
+    if -TWO53 <= i <= TWO53:
+        return True
+    f = float(i)
+    if f >= 9.2233720368547758e18:  # rounded up to 2**63: not i
+        return False
+    return np.int64(f) == i
+
+
+@jit(_nrt=False, **_INNER)
 def binop_num(op, ta, pa, tb, pb):
     """Arithmetic on bool/int/float (tag, payload) with Python's semantics: (err, tag, payload).
 
@@ -758,15 +769,16 @@ def binop_num(op, ta, pa, tb, pb):
         if op == NB_TRUE_DIVIDE:
             if b == 0:
                 return E_ZERODIV, T_FLOAT, NO
-            if a > TWO53 or a < -TWO53 or b > TWO53 or b < -TWO53:
+            if not (exact_double(a) and exact_double(b)):
+                # CPython divides the exact integers; one IEEE division of their doubles is that only when
+                # both convert exactly (always up to 2**53; beyond, e.g. 10**18)
                 return E_UNSUPPORTED, T_FLOAT, np.int64(1)
             return E_OK, T_FLOAT, as_bits(float(a) / float(b))
         if op == NB_POWER:
             if b < 0:
                 if a == 0:
                     return E_ZERODIV, T_FLOAT, np.int64(1)
-                if a > TWO53 or a < -TWO53:
-                    return E_UNSUPPORTED, T_FLOAT, np.int64(1)
+                # CPython's long_pow hands a negative exponent to float_pow, which rounds both ints to doubles
                 return E_OK, T_FLOAT, as_bits(math.pow(float(a), float(b)))
             res = np.int64(1)
             base = a

@@ -193,6 +193,10 @@ def test_samples_are_taken_on_time_in_hot_loops(name):
     "7 << 0", "True << 0", "-5 << 0", "1 >> 64", "-1 >> 100",
     # -2**63 fits in int64 (was an OverflowError for any shift by 63)
     "-1 << 63", "-2 << 62",
+    # int / int with big operands that are exact doubles, and int ** negative int (CPython rounds both ints to
+    # doubles there): were "outside the subset"
+    "10 ** 18 / 10 ** 9", "(2 ** 62) / 3", "(-9223372036854775807 - 1) / 2", "(2 ** 60 + 1) ** -1",
+    "9223372036854775807 ** -1", "(-3) ** -3",
 ])
 def test_float_floor_and_shift_edges_match_cpython(expr):
     src = f"def f(a):\n    return {expr}\n"
@@ -287,3 +291,8 @@ def test_arguments_that_contain_themselves_or_nest_too_deep_are_usage_errors():
 def test_zero_to_a_negative_int_power_has_cpythons_message():
     with pytest.raises(ExecutionError, match="ZeroDivisionError: 0.0 cannot be raised to a negative power"):
         execute("def f(n):\n    return n ** -1\n", "f", [(0,)])
+
+
+def test_int_division_that_needs_the_exact_quotient_says_so():
+    with pytest.raises(ExecutionError, match="outside lwnlab's subset.*not an exact double"):
+        execute("def f(n):\n    return n / 1\n", "f", [(9007199254740993,)])
