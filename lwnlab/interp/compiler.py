@@ -733,26 +733,7 @@ def _depths(code: list[Instr]) -> list[int]:
 
 
 def _max_stack(code: list[Instr]) -> int:
-    """Flow analysis over the code object: the deepest the value stack gets."""
-    depth = [-1] * (len(code) + 1)
-    work = [(0, 0)]
-    best = 0
-    while work:
-        pc, d = work.pop()
-        while pc < len(code):
-            if depth[pc] >= d:
-                break
-            depth[pc] = d
-            ins = code[pc]
-            if ins.op in _JUMPS:
-                dj = d + stack_effect(ins.op, ins.arg, True)
-                best = max(best, dj)
-                work.append((ins.arg, dj))
-                if ins.op in ("JUMP_FORWARD", "JUMP_BACKWARD"):
-                    break
-            d = d + stack_effect(ins.op, ins.arg, False)
-            best = max(best, d)
-            if ins.op == "RETURN_VALUE":
-                break
-            pc += 1
-    return best + 2
+    """The deepest the value stack gets (every depth the flow reaches is some instruction's depth before it)."""
+    return max(_depths(code)) + 2
+
+
