@@ -20,11 +20,20 @@ import time
 from lwnlab.errors import ExecutionError, UsageError
 
 
-def _cores() -> int:
+def _cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (containers, Binder)."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    try:
+        with open(cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to honour
+    return n
 
 
 #: each lab's cold compile on a 2-core machine, in seconds (``lwnlab warmup --jobs 1 --json``, November 2026).

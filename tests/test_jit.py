@@ -99,6 +99,20 @@ def test_warmup_compiles_labs_in_parallel_processes(tmp_path):
     assert {f: f.stat().st_mtime_ns for f in tmp_path.rglob("*.nb*")} == stamps
 
 
+def test_warmup_default_jobs_honour_a_cgroup_cpu_quota(tmp_path):
+    from lwnlab.warmup import _cores
+
+    f = tmp_path / "cpu.max"
+    n = len(os.sched_getaffinity(0))
+    f.write_text("max 100000\n")
+    assert _cores(str(f)) == n
+    f.write_text("100000 100000\n")  # one CPU's worth of time, whatever the affinity says
+    assert _cores(str(f)) == 1
+    f.write_text("50000 100000\n")
+    assert _cores(str(f)) == 1
+    assert _cores(str(tmp_path / "missing")) == n
+
+
 def test_warmup_rejects_bad_jobs_and_unknown_prefixes():
     from lwnlab.errors import UsageError
     from lwnlab.warmup import run
