@@ -22,8 +22,8 @@ from lwnlab.errors import ExecutionError, UsageError
 from lwnlab.interp import opcodes as O
 from lwnlab.interp import vm as V
 from lwnlab.interp.compiler import Program, compile_source
-from lwnlab.interp.objects import (BUILTINS, C_DICT, C_KEYS, C_NAME, D_MASK, D_OFF, D_USED, E_KEY, T_BUILTIN, T_FUNC,
-                                   T_STR, TAG_NAMES, Heap, HeapSizes, table_capacity)
+from lwnlab.interp.objects import (BUILTINS, C_DICT, C_KEYS, C_NAME, D_MASK, D_OFF, D_USED, E_KEY, T_BUILTIN,
+                                   T_CLASS, T_FUNC, T_OBJ, T_STR, TAG_NAMES, Heap, HeapSizes, table_capacity)
 from lwnlab.interp.policy import NUM_PARAMS, Policy, preset
 
 MAX_CALLS = 1_000_000
@@ -234,8 +234,9 @@ def build(program: Program, func: str, calls, policy: Policy, sizes: HeapSizes |
                 vals=sizes.stack, frames=sizes.frames + 1, args=max(1, total * nargs), params=NUM_PARAMS,
                 fam_on=O.NUM_FAMILIES, state=V.NUM_STATE, stats=O.NUM_FAMILIES, fails=O.NUM_FAMILIES,
                 timeline=timeline_cap, samples=samples_cap, percall=total, result=total,
-                print=sizes.print_records, status=5)
+                print=sizes.print_records, status=7)
     mem, lay, a = V.allocate(rows)
+    a["status"][5:] = -1  # the operands' payloads, which only some faults record (vm.operands)
     heap = Heap(sizes, a)
     a["code"][:] = ops
     a["oparg"][:] = args
@@ -429,14 +430,20 @@ _BUILTIN_FN = ("len", "abs", "min", "max", "range", "int", "float", "isinstance"
 _TYPE_WHAT = {1: "unsupported operand type(s) for {op}: '{a}' and '{b}'",
               2: "'{op}' not supported between instances of '{a}' and '{b}'",
               3: "bad operand type for unary -: '{a}'",
-              4: "{a} indices must be integers, not '{b}'",
+              4: "{a} indices must be integers or slices, not {b}",
               5: "'{a}' object is not subscriptable",
               6: "'{a}' object does not support item assignment",
-              7: "cannot unpack non-sequence {a}"}
+              7: "cannot unpack non-iterable {a} object"}
+#: CPython's TypeError for a builtin's one argument of the wrong type, by builtin
+_BUILTIN_TYPE_WHAT = {"len": "object of type '{t}' has no len()",
+                      "abs": "bad operand type for abs(): '{t}'",
+                      "int": "int() argument must be a string, a bytes-like object or a real number, not '{t}'",
+                      "float": "float() argument must be a string or a real number, not '{t}'",
+                      "range": "'{t}' object cannot be interpreted as an integer"}
 
 
 def _error(img: Image, status, output: str) -> ExecutionError:
-    code, pc, a, b, c = (int(x) for x in status)
+    code, pc, a, b, c, pb, pc_ = (int(x) for x in status)
     prog = img.program
     n = len(img.arrays["code"])
     line = int(img.lines[pc]) if 0 <= pc < n else None
@@ -448,7 +455,16 @@ def _error(img: Image, status, output: str) -> ExecutionError:
     opname = O.OPNAME[int(img.arrays["code"][pc])] if 0 <= pc < n else "?"
     base = O.base_of(opname) if opname != "?" else "?"
 
-    def tag(t):
+    ocls = img.arrays["ocls"]
+
+    def tag(t, p=-1):
+        """The type name of a value with tag t, an instance's class as CPython names it: from the payload p where
+        the fault recorded it (vm.operands: the generic attribute, operator, subscript and unpack paths), else the
+        program's only class.  (run's own faults record no payload: one more store there slows its hot loop.)"""
+        if t == T_OBJ and 0 <= p < len(ocls) and 0 <= int(ocls[p]) < len(prog.classes):
+            return prog.classes[int(ocls[p])].name
+        if t == T_OBJ and len(prog.classes) == 1:
+            return prog.classes[0].name
         return TAG_NAMES[t] if 0 <= t < len(TAG_NAMES) else f"tag {t}"
 
     def name(sid):
@@ -469,10 +485,22 @@ def _error(img: Image, status, output: str) -> ExecutionError:
             msg = "OverflowError: value does not fit in int64 (lwnlab's ints are 64-bit)"
     elif code == V.E_TYPE:
         if a >= 100:
-            msg = f"TypeError: bad argument type for {_BUILTIN_FN[a - 100]}(): '{tag(c)}'"
+            fn_name = _BUILTIN_FN[a - 100]
+            if b == 1 and fn_name in _BUILTIN_TYPE_WHAT:  # b: how many arguments; c: the first one's tag
+                msg = "TypeError: " + _BUILTIN_TYPE_WHAT[fn_name].format(t=tag(c, pc_))
+            elif fn_name in ("min", "max"):
+                if b == 1 and tag(c) not in ("list", "tuple", "range", "str"):
+                    msg = f"TypeError: '{tag(c, pc_)}' object is not iterable"
+                else:  # two of the values do not order; the fault does not record which (CPython names their types)
+                    msg = (f"TypeError: '{'<' if fn_name == 'min' else '>'}' not supported between instances of two "
+                           f"of {fn_name}()'s values")
+            else:
+                msg = f"TypeError: bad argument type for {fn_name}(): '{tag(c, pc_)}'"
         else:
             sym = O.NB_SYMBOL[arg] if base == "BINARY_OP" else (O.CMP_OPS[arg] if base == "COMPARE_OP" else "")
-            msg = "TypeError: " + _TYPE_WHAT.get(a, "unsupported types").format(op=sym, a=tag(b), b=tag(c))
+            msg = "TypeError: " + _TYPE_WHAT.get(a, "unsupported types").format(op=sym, a=tag(b, pb), b=tag(c, pc_))
+            if a == 4 and tag(b) == "str":
+                msg = f"TypeError: string indices must be integers, not '{tag(c, pc_)}'"
             if a == 2 and b == c and tag(b) in ("list", "tuple"):
                 # CPython orders two lists (two tuples) item by item: no TypeError there, just not modelled here
                 msg = (f"outside lwnlab's subset at run time: '{sym}' between two {tag(b)}s "
@@ -484,7 +512,10 @@ def _error(img: Image, status, output: str) -> ExecutionError:
     elif code == V.E_INDEX:
         msg = f"IndexError: {tag(b)} index out of range (index {a})"
     elif code == V.E_ATTR:
-        msg = f"AttributeError: '{tag(b)}' object has no attribute {name(a)!r}"
+        if b == T_CLASS and 0 <= pb < len(prog.classes):
+            msg = f"AttributeError: type object '{prog.classes[pb].name}' has no attribute {name(a)!r}"
+        else:
+            msg = f"AttributeError: '{tag(b, pb)}' object has no attribute {name(a)!r}"
     elif code == V.E_RECURSION:
         msg = f"RecursionError: maximum recursion depth exceeded (limit {img.heap.sizes.frames} frames)"
     elif code == V.E_HEAP:
@@ -502,7 +533,7 @@ def _error(img: Image, status, output: str) -> ExecutionError:
             fname = prog.funcs[-1 - c].qualname if c < 0 else (func or "function")
             msg = f"TypeError: {fname}() takes {a} positional argument(s) but {b} were given"
     elif code == V.E_NOT_CALLABLE:
-        msg = f"TypeError: '{tag(a)}' object is not callable"
+        msg = f"TypeError: '{tag(a, pc_)}' object is not callable"
     elif code == V.E_VALUE:
         if a >= 100:
             msg = {B_RANGE_ID: "ValueError: range() arg 3 must not be zero",
@@ -540,7 +571,7 @@ def _error(img: Image, status, output: str) -> ExecutionError:
     elif code == V.E_INIT_RETURN:
         msg = f"TypeError: __init__() should return None, not '{tag(a)}'"
     elif code == V.E_NOT_ITERABLE:
-        msg = f"TypeError: '{tag(a)}' object is not iterable" + (" (iterating over str is outside lwnlab's subset)"
+        msg = f"TypeError: '{tag(a, pc_)}' object is not iterable" + (" (iterating over str is outside lwnlab's subset)"
                                                                  if a == 5 else "")
     elif code == V.E_UNPACK:
         msg = f"ValueError: expected {a} values to unpack, got {b}"

@@ -444,6 +444,14 @@ def fail(status, e, pc, a, b, c):
 
 
 @jit(_nrt=False, **_INNER)
+def operands(status, pb, pc_):
+    """The payloads of the operands whose tags the fault recorded (status[3], status[4]), so that machine._error
+    can name an instance's class as CPython's messages do (the class lookup happens there, off the hot loop)."""
+    status[5] = pb
+    status[6] = pc_
+
+
+@jit(_nrt=False, **_INNER)
 def cmp_int_float(i, f):
     """Exact comparison of an int64 with a float: -1, 0, 1, or 2 when unordered (nan)."""
     if f != f:
@@ -1690,6 +1698,7 @@ def load_attr(mem, lay, op, pc, sp):
         vals[sp - 1, VAL] = dent[src, E_VAL]
         return sp
     fail(view1(mem, lay, R_STATUS), E_ATTR, pc, sid, ot, NO)
+    operands(view1(mem, lay, R_STATUS), o, NO)
     return NONE
 
 
@@ -1754,6 +1763,7 @@ def store_attr(mem, lay, pc, sp):
         chdr[o, C_VERSION] = 0  # PyType_Modified: the type's version tag is gone
         return sp - 2
     fail(status, E_ATTR, pc, sid, ot, NO)
+    operands(status, o, NO)
     return NONE
 
 
@@ -1838,6 +1848,7 @@ def binary_seq(mem, lay, pc, sp):
                 copy_items(elem, lhdr[a, L_OFF], lhdr[r, L_OFF] + rep * la, la)
     else:
         fail(status, E_TYPE, pc, np.int64(1), ta, tb)
+        operands(status, a, b)
         return NONE
     vals[sp - 2, TAG] = st
     vals[sp - 2, VAL] = r
@@ -1857,9 +1868,11 @@ def subscr(mem, lay, op, pc, sp):
     a = vals[sp - 2, VAL]
     if op == STORE_SUBSCR and ta != T_LIST:
         fail(status, E_TYPE, pc, np.int64(6), ta, NO)
+        operands(status, a, NO)
         return NONE
     if tb != T_INT and tb != T_BOOL:
         fail(status, E_TYPE, pc, np.int64(4), ta, tb)
+        operands(status, a, vals[sp - 1, VAL])
         return NONE
     if ta == T_LIST or ta == T_TUPLE or ta == T_STR:
         n = lhdr[a, L_LEN] if ta != T_STR else shdr[a, S_LEN]
@@ -1868,6 +1881,7 @@ def subscr(mem, lay, op, pc, sp):
         n = range_len(rng[a, 0], rng[a, 1], rng[a, 2])
     else:
         fail(status, E_TYPE, pc, np.int64(5), ta, NO)
+        operands(status, a, NO)
         return NONE
     idx = vals[sp - 1, VAL]
     if idx < 0:
@@ -1912,6 +1926,7 @@ def build_unpack(mem, lay, op, pc, sp):
         t = vals[sp - 1, TAG]
         if t != T_LIST and t != T_TUPLE:
             fail(status, E_TYPE, pc, np.int64(7), t, NO)
+            operands(status, vals[sp - 1, VAL], NO)
             return NONE
         lid = vals[sp - 1, VAL]
         if lhdr[lid, L_LEN] != n:

@@ -296,3 +296,50 @@ def test_zero_to_a_negative_int_power_has_cpythons_message():
 def test_int_division_that_needs_the_exact_quotient_says_so():
     with pytest.raises(ExecutionError, match="outside lwnlab's subset.*not an exact double"):
         execute("def f(n):\n    return n / 1\n", "f", [(9007199254740993,)])
+
+
+ERR_PRELUDE = "class P:\n    def __init__(self, x):\n        self.x = x\n"
+
+
+@pytest.mark.parametrize("body", [
+    "return p.y", "return P.y", "return p + 1", "return 1 + p", "return p[0]", "return xs[p]", "return len(p)",
+    "return abs(p)", "return float(p)", "return int(p)", "return range(p)", "return p < p", "return -p",
+    "return p()", "a, b = p", "p[0] = 1", "return P(1) + P", "return len(5)", "return abs('s')",
+    "return float(None)", "return range(1.5)", "return xs['a']", "return (1, 2)[1.5]", "a, b = 5",
+    "for x in p:\n        pass", "return p == p < 1", "return min(p)", "return max(5)",
+])
+def test_type_and_attribute_errors_read_as_cpythons(body):
+    """Messages name an instance's class (and a class object as a type), word for word as CPython's."""
+    import warnings
+
+    src = ERR_PRELUDE + f"def f():\n    p = P(1)\n    xs = [1]\n    {body}\n"
+    ns = {}
+    with warnings.catch_warnings():  # "xs['a']": CPython's compiler warns about the literal index
+        warnings.simplefilter("ignore")
+        exec(compile(src, "<t>", "exec"), ns)
+    with pytest.raises(Exception) as host:
+        ns["f"]()
+    with pytest.raises(ExecutionError) as ours:
+        execute(src, "f", 1)
+    assert ours.value.message.split(" [")[0] == f"{type(host.value).__name__}: {host.value}"
+
+
+@pytest.mark.parametrize("body,words", [("min([1, 's'])", "'<' not supported between instances of two of min()'s"),
+                                        ("max(1, 's')", "'>' not supported between instances of two of max()'s")])
+def test_min_max_of_values_that_do_not_order(body, words):
+    with pytest.raises(ExecutionError, match="TypeError: " + words.replace("(", r"\(").replace(")", r"\)")):
+        execute(f"def f():\n    return {body}\n", "f", 1)
+
+
+@pytest.mark.parametrize("body,words", [
+    ("return q.y", "'Q' object has no attribute 'y'"), ("return 1 + q", "for +: 'int' and 'Q'"),
+    ("return q[0]", "'Q' object is not subscriptable"), ("return [1][q]", "list indices must be integers or slices, not Q"),
+    ("a, b = q", "cannot unpack non-iterable Q object"), ("return -q", "unary -: 'object'"),
+])
+def test_error_names_the_instances_own_class_among_several(body, words):
+    """The generic paths record the operand, so the message names its class; run's own faults (here unary minus)
+    record none, and with several classes the message falls back to 'object'."""
+    src = ERR_PRELUDE + "class Q:\n    pass\n" + f"def f():\n    q = Q()\n    p = P(1)\n    {body}\n"
+    with pytest.raises(ExecutionError) as e:
+        execute(src, "f", 1)
+    assert words in e.value.message
