@@ -20,7 +20,10 @@ A container engine turns a profile into a filter in two steps, and this module d
    counted and listed); no args: one unconditional rule; args on distinct indexes: one rule
    AND-ing them; two or more args on the same index: one rule per arg (OR'd).  ``SCMP_ACT_ERRNO``
    and ``SCMP_ACT_TRACE`` take ``errnoRet`` (default EPERM), truncated to 16 bits as runc's
-   ``int16`` cast does.  The filter is libseccomp's own ``seccomp_export_bpf``.
+   ``int16`` cast does (``SCMP_ACT_TRAP`` ignores it in runc 1.1.5).  ``defaultErrnoRet`` is read as
+   moby >= 23 and containers/common read it (moby 20.10's profile struct had no such field); the
+   containers-common ``defaultErrno``/``errno`` names (``"ENOSYS"``) are accepted too.  The filter
+   is libseccomp's own ``seccomp_export_bpf``.
 
 Not modelled: runc's ``patchbpf`` (it prepends a stub making syscalls newer than any the profile
 names fail with ENOSYS instead of the default action), seccomp flags and listener fields (they
@@ -58,7 +61,7 @@ ALL_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"
             "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
             "CAP_CHECKPOINT_RESTORE")
 
-#: runc's ConvertStringToAction; value: (SECCOMP_RET action, takes errnoRet, default data)
+#: runc's ConvertStringToAction -> the SECCOMP_RET_* action libseccomp gets (data added by action_value)
 ACTIONS = {
     "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000, "SCMP_ACT_KILL_PROCESS": 0x80000000,
     "SCMP_ACT_TRAP": 0x00030000, "SCMP_ACT_ERRNO": 0x00050000, "SCMP_ACT_TRACE": 0x7FF00000,
@@ -125,7 +128,7 @@ def _type(v) -> str:
 
 def _obj(v, path: str) -> dict:
     if not isinstance(v, dict):
-        raise ConfigError(f"{path}: expected an object, got {_type(v)}", field=path)
+        raise ProfileError(f"{path}: expected an object, got {_type(v)}", field=path)
     return v
 
 
@@ -133,7 +136,7 @@ def _list(v, path: str) -> list:
     if v is None:
         return []
     if not isinstance(v, list):
-        raise ConfigError(f"{path}: expected an array, got {_type(v)}", field=path)
+        raise ProfileError(f"{path}: expected an array, got {_type(v)}", field=path)
     return v
 
 
@@ -141,7 +144,7 @@ def _str(v, path: str) -> str:
     if v is None:
         return ""
     if not isinstance(v, str):
-        raise ConfigError(f"{path}: expected a string, got {_type(v)}", field=path)
+        raise ProfileError(f"{path}: expected a string, got {_type(v)}", field=path)
     return v
 
 
@@ -150,14 +153,28 @@ def _uint(v, path: str, bits: int = 64) -> int | None:
         return None
     if isinstance(v, bool) or not isinstance(v, int):
         what = f"{v!r}" if isinstance(v, (int, float)) else _type(v)
-        raise ConfigError(f"{path}: expected an unsigned integer, got {what}", field=path)
+        raise ProfileError(f"{path}: expected an unsigned integer, got {what}", field=path)
     if not 0 <= v < (1 << bits):
-        raise ConfigError(f"{path}: {v} does not fit in an unsigned {bits}-bit integer", field=path)
+        raise ProfileError(f"{path}: {v} does not fit in an unsigned {bits}-bit integer", field=path)
     return v
 
 
+class ProfileError(ConfigError):
+    """A ConfigError whose message starts with the JSON path (also in ``.field``), so the path is shown once:
+    ``profile.json: syscalls[12].args[0].op: unknown operator 'SCMP_CMP_FOO'``."""
+
+    def describe(self) -> str:
+        loc = self.location
+        if loc.field and self.message.startswith(loc.field):
+            from lwnlab.errors import Location
+
+            where = str(Location(file=loc.file, line=loc.line, column=loc.column))
+            return f"{where}: {self.message}" if where else self.message
+        return super().describe()
+
+
 def _err(path: str, message: str) -> ConfigError:
-    return ConfigError(f"{path}: {message}", field=path)
+    return ProfileError(f"{path}: {message}", field=path)
 
 
 # --------------------------------------------------------------------------- reading
@@ -237,7 +254,7 @@ def detect(doc) -> tuple[str, dict, str]:
         linux = _obj(_get(d, "linux") or {}, "linux")
         sec = _get(linux, "seccomp")
         if sec is None:
-            raise ConfigError("linux.seccomp: this OCI config has no seccomp object (the container runs "
+            raise ProfileError("linux.seccomp: this OCI config has no seccomp object (the container runs "
                               "without a filter)", field="linux.seccomp")
         return "oci-config", _obj(sec, "linux.seccomp"), "linux.seccomp."
     moby = any(_has(d, k) for k in ("archMap", "defaultErrno")) or any(
@@ -374,7 +391,7 @@ def resolve(doc, *, arch: str = "x86_64", caps=None, kernel: tuple[int, int] | N
     default = _str(_get(d, "defaultAction"), pre + "defaultAction")
     syscalls = _list(_get(d, "syscalls"), pre + "syscalls")
     if not default and not syscalls:
-        raise ConfigError(f"{pre}defaultAction: no default action and no syscalls: the runtime installs no "
+        raise ProfileError(f"{pre}defaultAction: no default action and no syscalls: the runtime installs no "
                           "seccomp filter for this profile", field=pre + "defaultAction")
     default = _check_action(default, pre + "defaultAction")
     derr = _uint(_get(d, "defaultErrnoRet"), pre + "defaultErrnoRet")
@@ -456,7 +473,7 @@ class Compiled:
     syscalls: list  # names that got rules
     skipped_unknown: list  # [(name, path)]: libseccomp cannot resolve the name (runc skips it)
     skipped_default: list  # [(name, path)]: same action as the default (runc skips it)
-    not_on_arches: list  # names libseccomp knows but no filter arch has a number for
+    not_on_arches: list  # names libseccomp knows but no filter arch numbers (x86's socketcall/ipc forms aside)
     excluded: list  # [(path, reason)]: groups moby's includes/excludes dropped
     caps: tuple
     kernel: tuple
@@ -509,7 +526,7 @@ def compile_resolved(res: Resolved, *, arch: str = "x86_64") -> tuple:
     target = ARCHES[_TARGET_SCMP[a]]
     default = action_value(res.default_action, res.default_errno)
     if res.default_action == "SCMP_ACT_NOTIFY":
-        raise ConfigError("defaultAction: SCMP_ACT_NOTIFY cannot be used as default action (runc)",
+        raise ProfileError("defaultAction: SCMP_ACT_NOTIFY cannot be used as default action (runc)",
                           field="defaultAction")
     for r in res.rules:
         if r.action == "SCMP_ACT_NOTIFY" and r.name == "write":
@@ -525,7 +542,7 @@ def compile_resolved(res: Resolved, *, arch: str = "x86_64") -> tuple:
             f.add_arch(v)
         except OSError as e:
             if e.errno != _errno.EEXIST:  # libseccomp-golang's AddArch ignores EEXIST
-                raise ConfigError(f"architectures: libseccomp refused {name}: {e.strerror}",
+                raise ProfileError(f"architectures: libseccomp refused {name}: {e.strerror}",
                                   field="architectures") from None
         if v not in archs:
             archs.append(v)
@@ -592,7 +609,7 @@ def compile_profile(source, *, arch: str = "x86_64", caps=None, kernel=None, fmt
         kind, res = resolve(doc, arch=a, caps=capset, kernel=kv, fmt=fmt)
     except ConfigError as e:
         if file and e.location.file is None:
-            raise ConfigError(e.message, file=file, field=e.field) from None
+            raise type(e)(e.message, file=file, field=e.field) from None
         raise
     raw, rules, added, unknown, same, absent, archs = compile_resolved(res, arch=a)
     notes = ["runc's patchbpf ENOSYS stub is not modelled: syscalls newer than the profile get the default "

@@ -252,6 +252,19 @@ def test_oci_format_ignores_moby_filters():
     assert decide(P.compile_profile(doc), "mount") == "ERRNO(1)"
     assert decide(P.compile_profile(doc, fmt="oci"), "mount") == "ALLOW"
     assert decide(P.compile_profile(doc, caps=["SYS_ADMIN"]), "mount") == "ALLOW"
+    # includes.caps needs every cap, excludes.caps drops the group on any one of them
+    two = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"]}},
+        {"names": ["umount2"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"]}},
+        {"names": ["sethostname"], "action": "SCMP_ACT_ALLOW", "excludes": {"arches": ["arm64"]}},
+        {"names": ["setdomainname"], "action": "SCMP_ACT_ALLOW", "excludes": {"arches": ["amd64"]}}]}
+    c = P.compile_profile(two, caps=["SYS_ADMIN"])
+    assert decide(c, "mount") == "ERRNO(1)" and decide(c, "umount2") == "ERRNO(1)"
+    assert decide(c, "sethostname") == "ALLOW" and decide(c, "setdomainname") == "ERRNO(1)"
+    c = P.compile_profile(two, caps=["SYS_ADMIN", "NET_ADMIN"])
+    assert decide(c, "mount") == "ALLOW" and decide(c, "umount2") == "ERRNO(1)"
+    c = P.compile_profile(two, caps=["NONE"])
+    assert decide(c, "mount") == "ERRNO(1)" and decide(c, "umount2") == "ALLOW"
 
 
 @need_libseccomp
@@ -348,6 +361,20 @@ def test_conflicting_rules_and_notify():
         P.compile_profile(_prof(defaultAction="SCMP_ACT_NOTIFY"))
 
 
+@need_libseccomp
+def test_errno_ret_as_runc_casts_it():
+    doc = {"defaultAction": "SCMP_ACT_ALLOW", "defaultErrno": "ENOSYS", "syscalls": [
+        {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 65536 + 13},  # int16(65549) = 13
+        {"names": ["rmdir"], "action": "SCMP_ACT_TRAP", "errnoRet": 5},  # runc 1.1.5: TRAP takes no data
+        {"names": ["chdir"], "action": "SCMP_ACT_TRACE"},  # TRACE defaults to EPERM like ERRNO
+        {"names": ["fchdir"], "action": "SCMP_ACT_ERRNO", "errno": "EACCES"}]}  # containers-common names
+    c = P.compile_profile(doc)
+    assert decide(c, "mkdir") == "ERRNO(13)" and decide(c, "rmdir") == "TRAP"
+    d = Stack([c.filter]).decide(SeccompData.make("x86_64", "chdir"))
+    assert (d.action, d.data) == ("TRACE", errno.EPERM)
+    assert decide(c, "fchdir") == "ERRNO(13)" and decide(c, "getpid") == "ALLOW"
+
+
 def test_bad_options():
     with pytest.raises(UsageError, match="unknown capability 'CAP_SYS_ADMN'"):
         P.normalise_caps(["CAP_SYS_ADMN"])
@@ -372,7 +399,7 @@ def test_cli_errors_without_traceback(tmp_path, capsys):
     op.write_text(json.dumps(BAD[0][0]))
     assert main(["seccomp", "profile", str(op)]) == 2
     err = capsys.readouterr().err
-    assert "syscalls[0].args[0].op: unknown operator 'SCMP_CMP_FOO'" in err and "Traceback" not in err
+    assert f"{op}: syscalls[0].args[0].op: unknown operator 'SCMP_CMP_FOO'" in err and "Traceback" not in err
     assert main(["seccomp", "profile", str(op), "--cap", "NOPE"]) == 2
     assert "unknown capability" in capsys.readouterr().err
     assert main(["seccomp", "profile", str(tmp_path / "missing.json")]) == 2
