@@ -66,8 +66,9 @@ def register(subparsers) -> None:
     pr.add_argument("--arch", default="x86_64", help="the container's native architecture (default x86_64)")
     pr.add_argument("--cap", action="extend", nargs="+", default=None, metavar="CAP",
                     help="the container's capability (bounding) set, replacing Docker's default set; names with "
-                    "or without CAP_; ALL for every capability (--privileged), NONE for none")
-    pr.add_argument("--kernel-version", metavar="X.Y", help="kernel version for minKernel (default: the running kernel)")
+                    "or without CAP_; ALL for every capability (like --cap-add ALL), NONE for none")
+    pr.add_argument("--kernel-version", metavar="X.Y",
+                    help="kernel version for minKernel (default: the running kernel)")
     pr.add_argument("--format", choices=("auto", "moby", "oci"), default="auto",
                     help="profile format (default: detected; an OCI object ignores includes/excludes, as runc does)")
     pr.add_argument("--json", action="store_true", help="machine-readable summary")

@@ -30,6 +30,10 @@ names fail with ENOSYS instead of the default action), seccomp flags and listene
 are arguments of ``seccomp()``, not part of the program), and later runc's binary-tree
 optimisation (runc >= 1.2 sets ``SCMP_FLTATR_CTL_OPTIMIZE`` = 2 for more than 32 rules).
 
+For ``arch`` other than this machine's, the filter is built here with that arch in place of the native
+one; libseccomp resolves names from its all-architecture tables, so this should be the filter runc
+builds there, but only x86_64 is checked against libseccomp called directly and the live kernel.
+
 Unlike runc, which only converts the groups that survive filtering, every group is checked, so a
 typo in a capability-gated group is reported whatever the capabilities.  Bad input raises
 :class:`~lwnlab.errors.ConfigError` whose message starts with the JSON path
@@ -428,7 +432,8 @@ def resolve(doc, *, arch: str = "x86_64", caps=None, kernel: tuple[int, int] | N
         names = _names(call, cp + ".", moby)
         why = None
         if moby:
-            inc, exc = _filter(_get(call, "includes"), cp + ".includes"), _filter(_get(call, "excludes"), cp + ".excludes")
+            inc = _filter(_get(call, "includes"), cp + ".includes")
+            exc = _filter(_get(call, "excludes"), cp + ".excludes")
             if exc["arches"] and native in exc["arches"]:
                 why = f"excludes.arches has {native}"
             elif any(c in bounding for c in exc["caps"]):
@@ -501,6 +506,7 @@ class Compiled:
             "format": self.format, "arch": self.arch, "architectures": self.architectures,
             "default_action": format_action(self.default_action), "instructions": self.instructions,
             "bytes": len(self.raw), "rules": self.rules, "syscalls": len(self.syscalls),
+            "skipped_unknown_count": len(self.skipped_unknown),
             "skipped_unknown": [{"name": n, "path": p} for n, p in self.skipped_unknown],
             "skipped_same_as_default": len(self.skipped_default),
             "not_on_arches": self.not_on_arches,
