@@ -464,6 +464,9 @@ def test_live_kernel_agrees_with_seccomp_run():
         (common, 1000, ()), (common, "chroot", ()),
         (hand, "socket", (AF_VSOCK, 1, 0)), (hand, "socket", (2, 2, 0)), (hand, "kill", (NOPID, 9)),
         (hand, "personality", (9,)), (hand, "getpid", ()), (hand, 1000, ()),
+        # syscalls the kernel has but the profile (cachestat, 451: newer than moby 20.10's list) or
+        # libseccomp 2.5 (mseal, 462: skipped as unknown) does not name get the default action
+        (moby, 451, ()), (hand, 462, ()),
     ]
     seen = set()
     for c, name, args in cases:
