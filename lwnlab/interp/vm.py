@@ -544,7 +544,9 @@ def float_floordiv(vx, wx):
 
 @jit(_nrt=False, **_INNER)
 def is_space(c):
-    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+    """The ASCII whitespace int() and float() strip around a number: space, \\t \\n \\v \\f \\r (not \\x1c-\\x1f,
+    which str.isspace() counts)."""
+    return c == 32 or 9 <= c <= 13
 
 
 @jit(_nrt=False, **_INNER)
@@ -1450,10 +1452,10 @@ def call_builtin(mem, lay, fid, argc, argpos):
             o1 = shdr[a0, S_OFF]
             n = shdr[a0, S_LEN]
             k = 0
-            while k < n and (sdata[o1 + k] == 32 or 9 <= sdata[o1 + k] <= 13):
+            while k < n and is_space(sdata[o1 + k]):
                 k += 1
             e = n
-            while e > k and (sdata[o1 + e - 1] == 32 or 9 <= sdata[o1 + e - 1] <= 13):
+            while e > k and is_space(sdata[o1 + e - 1]):
                 e -= 1
             neg = False
             if k < e and (sdata[o1 + k] == 43 or sdata[o1 + k] == 45):

@@ -222,7 +222,8 @@ def test_ordering_two_sequences_is_not_called_a_type_error(expr, kind):
 FLOAT_STRINGS = ["1.5", " -2.25 ", "1e3", "1E-3", ".5", "5.", "1_000.5", "1e1_0", "inf", "-Infinity", "NaN", "+nan",
                  "0", "-0", "-0.0", "000123.4500", "\t3\n", "0.1", "3.14159", "2.5e-5", "1e22", "1e400", "-1e-400",
                  "100000000000000000000000", "1e30", "123e20", "9007199254740992"]
-BAD_FLOAT_STRINGS = ["1__0", "_1", "1_", "1_.5", "1._5", "infinit", "", " ", ".", "e5", "1e", "1e+", "1.5x", "--1"]
+BAD_FLOAT_STRINGS = ["1__0", "_1", "1_", "1_.5", "1._5", "infinit", "", " ", ".", "e5", "1e", "1e+", "1.5x", "--1",
+                     "\x1c5", "5\x1f"]  # str.isspace() counts \x1c-\x1f; float() does not strip them
 
 
 @pytest.mark.parametrize("text", FLOAT_STRINGS)
@@ -343,3 +344,15 @@ def test_error_names_the_instances_own_class_among_several(body, words):
     with pytest.raises(ExecutionError) as e:
         execute(src, "f", 1)
     assert words in e.value.message
+
+
+@pytest.mark.parametrize("text,ok", [("\t\v 5\n\r", True), ("\x1c5", False), ("5\x1f", False)])
+def test_int_of_a_string_strips_what_cpython_strips(text, ok):
+    src = "def f(s):\n    return int(s)\n"
+    if ok:
+        assert execute(src, "f", [(text,)]).result == int(text)
+    else:
+        with pytest.raises(ValueError):
+            int(text)
+        with pytest.raises(ExecutionError, match="ValueError: invalid literal for int"):
+            execute(src, "f", [(text,)])
