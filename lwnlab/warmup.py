@@ -65,9 +65,7 @@ def run(verbose: bool = True, only: list[str] | None = None, jobs: int | None = 
     if only and not kernels:
         raise UsageError(f"--only {' '.join(only)}: no kernel's name starts with that (names look like "
                          "lwnlab.interp.vm.run)")
-    labs: dict[str, int] = {}  # lab -> how many kernels
-    for name in kernels:
-        labs[lab_of(name)] = labs.get(lab_of(name), 0) + 1
+    labs = {lab_of(name) for name in kernels}
     jobs = min(jobs or _cores(), len(labs)) if not _jit.jit_disabled() else 1
     where = "plain Python, NUMBA_DISABLE_JIT" if _jit.jit_disabled() else _jit.cache_dir()
     if jobs <= 1:
@@ -84,14 +82,13 @@ def run(verbose: bool = True, only: list[str] | None = None, jobs: int | None = 
             print(f"warmed {len(times)} kernels in {time.perf_counter() - t0:.1f} s (cache: {where})")
         return times
 
-    times = _parallel(labs, sorted(labs, key=lambda lab: -COMPILE_SECONDS.get(lab, 20.0)), only, jobs, verbose)
+    times = _parallel(sorted(labs, key=lambda lab: -COMPILE_SECONDS.get(lab, 20.0)), only, jobs, verbose)
     if verbose:
         print(f"warmed {len(times)} kernels in {time.perf_counter() - t0:.1f} s, {jobs} processes (cache: {where})")
     return times
 
 
-def _parallel(labs: dict[str, int], order: list[str], only: list[str] | None, jobs: int,
-              verbose: bool) -> dict[str, float]:
+def _parallel(order: list[str], only: list[str] | None, jobs: int, verbose: bool) -> dict[str, float]:
     """One child process per lab, ``jobs`` at a time, in ``order``."""
     queue = list(order)
     env = {**os.environ, "LWNLAB_COMPILE_NOTICE": "0"}  # the children's live lines would interleave: we report
@@ -122,7 +119,7 @@ def _parallel(labs: dict[str, int], order: list[str], only: list[str] | None, jo
                 times.update(got)
                 finished += 1
                 if verbose:
-                    print(f"[{finished}/{len(labs)}] {lab}: {len(got)} kernels in "
+                    print(f"[{finished}/{len(order)}] {lab}: {len(got)} kernels in "
                           f"{time.perf_counter() - started:.1f} s", flush=True)
     finally:
         for _, proc, _ in running:  # an error or Ctrl-C: don't leave compiling children behind
