@@ -49,6 +49,7 @@ import re
 from dataclasses import dataclass, field
 
 from lwnlab.errors import ConfigError, UsageError
+from lwnlab.seccomp import actions as A
 
 #: Docker's default capabilities (moby oci/caps/defaults.go, DefaultCapabilities)
 DOCKER_DEFAULT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -67,9 +68,10 @@ ALL_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"
 
 #: runc's ConvertStringToAction -> the SECCOMP_RET_* action libseccomp gets (data added by action_value)
 ACTIONS = {
-    "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000, "SCMP_ACT_KILL_PROCESS": 0x80000000,
-    "SCMP_ACT_TRAP": 0x00030000, "SCMP_ACT_ERRNO": 0x00050000, "SCMP_ACT_TRACE": 0x7FF00000,
-    "SCMP_ACT_LOG": 0x7FFC0000, "SCMP_ACT_ALLOW": 0x7FFF0000, "SCMP_ACT_NOTIFY": 0x7FC00000,
+    "SCMP_ACT_KILL": A.SECCOMP_RET_KILL_THREAD, "SCMP_ACT_KILL_THREAD": A.SECCOMP_RET_KILL_THREAD,
+    "SCMP_ACT_KILL_PROCESS": A.SECCOMP_RET_KILL_PROCESS, "SCMP_ACT_TRAP": A.SECCOMP_RET_TRAP,
+    "SCMP_ACT_ERRNO": A.SECCOMP_RET_ERRNO, "SCMP_ACT_TRACE": A.SECCOMP_RET_TRACE, "SCMP_ACT_LOG": A.SECCOMP_RET_LOG,
+    "SCMP_ACT_ALLOW": A.SECCOMP_RET_ALLOW, "SCMP_ACT_NOTIFY": A.SECCOMP_RET_USER_NOTIF,
 }
 #: runc's ConvertStringToOperator -> enum scmp_compare
 OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4, "SCMP_CMP_GE": 5,
