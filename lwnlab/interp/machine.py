@@ -185,33 +185,6 @@ def _normalise_calls(calls, nparams: int, fname: str) -> list[tuple]:
     return out
 
 
-#: how deeply lists/tuples passed as arguments may nest
-MAX_ARG_DEPTH = 200
-
-
-def _check_argument(v, where: str) -> None:
-    """Lists/tuples passed in must be trees of bounded depth: a list that contains itself would reach the VM
-    as a copy with an empty list in its place (a silently different value), a very deep one would exhaust
-    Python's recursion converting it."""
-    stack = [(v, 0)]
-    on_path: list[int] = []
-    path_ids: set[int] = set()
-    while stack:
-        x, d = stack.pop()
-        while len(on_path) > d:
-            path_ids.discard(on_path.pop())
-        if not isinstance(x, (list, tuple)):
-            continue
-        if id(x) in path_ids:
-            raise UsageError(f"{where}: a list or tuple that contains itself cannot be passed to lwnlab's VM",
-                             field=where)
-        if d >= MAX_ARG_DEPTH:
-            raise UsageError(f"{where}: lists/tuples nested more than {MAX_ARG_DEPTH} deep", field=where)
-        on_path.append(id(x))
-        path_ids.add(id(x))
-        stack.extend((y, d + 1) for y in reversed(x))
-
-
 def build(program: Program, func: str, calls, policy: Policy, sizes: HeapSizes | None = None,
           timeline_cap: int = 100_000, samples_cap: int = 4096, sample_every: int | None = None) -> Image:
     sizes = (sizes or HeapSizes()).validate()
@@ -274,7 +247,6 @@ def build(program: Program, func: str, calls, policy: Policy, sizes: HeapSizes |
     memo: dict = {}
     for k, c in enumerate(calls):
         for j, v in enumerate(c):
-            _check_argument(v, f"argument {j + 1} of call {k}")
             a["args"][k * nargs + j] = heap.from_python(v, memo, where=f"argument {j + 1} of call {k}")
     # counters and load-time quickening
     mode = policy.mode

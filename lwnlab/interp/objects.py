@@ -92,6 +92,11 @@ def str_hash(s: str) -> int:
     return h
 
 
+#: how deeply lists/tuples passed into the VM may nest
+MAX_NESTING = 200
+_CONVERTING = object()  # memo mark of a list being converted: meeting it again means the list contains itself
+
+
 @dataclass(frozen=True)
 class HeapSizes:
     """Pool capacities of one run (the memory is zero-filled lazily by the OS: untouched pools cost nothing)."""
@@ -163,8 +168,11 @@ class Heap:
         self.elem_top += cap
         return lid
 
-    def from_python(self, v, memo: dict | None = None, where: str = "argument") -> tuple[int, int]:
-        """Convert a Python value to a (tag, payload) pair, allocating strs, lists and tuples."""
+    def from_python(self, v, memo: dict | None = None, where: str = "argument", depth: int = 0) -> tuple[int, int]:
+        """Convert a Python value to a (tag, payload) pair, allocating strs, lists and tuples.
+
+        ``memo`` keeps a list passed twice one list in the VM.  Lists/tuples must form a tree of bounded depth:
+        one that contains itself has no finite copy, and a very deep one would exhaust Python's recursion."""
         memo = {} if memo is None else memo
         if v is None:
             return (T_NONE, 0)
@@ -179,16 +187,19 @@ class Heap:
         if isinstance(v, str):
             return (T_STR, self.new_str(v))
         if isinstance(v, (list, tuple)):
-            if id(v) in memo:
-                return memo[id(v)]
+            done = memo.get(id(v))
+            if done is _CONVERTING:
+                raise UsageError(f"{where}: a list or tuple that contains itself cannot be passed to lwnlab's VM",
+                                 field=where)
+            if done is not None:
+                return done
+            if depth >= MAX_NESTING:
+                raise UsageError(f"{where}: lists/tuples nested more than {MAX_NESTING} deep", field=where)
+            memo[id(v)] = _CONVERTING
+            items = [self.from_python(x, memo, where, depth + 1) for x in v]
             tag = T_LIST if isinstance(v, list) else T_TUPLE
-            lid = self.new_list(tag, [])
-            memo[id(v)] = (tag, lid)
-            items = [self.from_python(x, memo, where) for x in v]
-            # re-allocate with the items (the placeholder stays empty; fine for a bump heap)
-            lid2 = self.new_list(tag, items)
-            memo[id(v)] = (tag, lid2)
-            return (tag, lid2)
+            memo[id(v)] = (tag, self.new_list(tag, items))
+            return memo[id(v)]
         raise UsageError(f"{where}: values of type {type(v).__name__} cannot be passed to lwnlab's VM "
                          "(use int, float, bool, str, None, list or tuple)", field=where)
 
