@@ -109,11 +109,9 @@ def _parse_args(items: list[str]) -> tuple:
     return tuple(out)
 
 
-#: at most this many calls (lwnlab.interp.machine.MAX_CALLS; not imported here, it loads the VM)
-MAX_CALLS = 1_000_000
-
-
 def _calls(args) -> list:
+    from lwnlab.interp.policy import MAX_CALLS
+
     if args.calls < 1:
         raise UsageError("--calls must be at least 1", field="calls")
     if args.calls > MAX_CALLS:

@@ -24,9 +24,8 @@ from lwnlab.interp import vm as V
 from lwnlab.interp.compiler import Program, compile_source
 from lwnlab.interp.objects import (BUILTINS, C_DICT, C_KEYS, C_NAME, D_MASK, D_OFF, D_USED, E_KEY, T_BUILTIN,
                                    T_CLASS, T_FUNC, T_OBJ, T_STR, TAG_NAMES, Heap, HeapSizes, table_capacity)
-from lwnlab.interp.policy import NUM_PARAMS, Policy, preset
+from lwnlab.interp.policy import MAX_CALLS, NUM_PARAMS, Policy, preset
 
-MAX_CALLS = 1_000_000
 
 
 @dataclass(frozen=True)

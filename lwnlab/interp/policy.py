@@ -58,6 +58,9 @@ NUM_PARAMS = 18
 
 POLICIES = ("cpython311", "cpython312", "pep659", "off")
 
+#: the most calls one run takes (the machine stores every call's arguments in the image)
+MAX_CALLS = 1_000_000
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -35,7 +35,7 @@ _KIND_COLOUR = {O.SPECIALIZED: "#1b7f3b", O.ADAPTIVE: "#b26a00", O.BASE: "#444",
                 O.QUICK: "#777", O.PLAIN: "#444"}
 
 
-#: the most items a calls expression may build (the VM takes at most machine.MAX_CALLS calls anyway)
+#: the most items a calls expression may build (the VM takes at most policy.MAX_CALLS calls anyway)
 MAX_CALL_ITEMS = 1_000_000
 
 
